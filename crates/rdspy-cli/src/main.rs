@@ -1,0 +1,5 @@
+//! The `rdspy` command line.
+
+fn main() {
+    println!("rdspy");
+}
