@@ -1,5 +1,48 @@
 //! The `rdspy` command line.
+//!
+//! One file per subcommand under `cmd/`; this file only parses arguments and dispatches.
 
-fn main() {
-    println!("rdspy");
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// rdspy — DSPy for Rust: inspect prompts, run programs, serve the embedded model.
+#[derive(Parser, Debug)]
+#[command(name = "rdspy", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the exact messages a program would send, without calling an LM.
+    Inspect(cmd::inspect::Args),
+    /// Run a program (a signature or a saved program.json) on one input.
+    Run(cmd::run::Args),
+    /// Fetch or list the embedded models' weights.
+    Models(cmd::models::Args),
+    /// Serve an embedded model over an OpenAI-compatible HTTP API.
+    ServeModel(cmd::serve_model::Args),
+    /// A mock OpenAI-compatible server for tests and benchmarks.
+    #[command(hide = true)]
+    MockServer(cmd::mock_server::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Models(a) => cmd::models::run(a),
+        Command::ServeModel(a) => cmd::serve_model::run(a),
+        Command::MockServer(a) => cmd::mock_server::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

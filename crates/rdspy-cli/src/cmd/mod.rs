@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod inspect;
+pub mod mock_server;
+pub mod models;
+pub mod run;
+pub mod serve_model;
