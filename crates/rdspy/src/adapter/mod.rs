@@ -9,9 +9,13 @@
 //! [`preview`] returns the exact messages without calling an LM — DSPy users ask for this.
 
 mod chat;
+mod coerce;
 mod json;
+pub mod lenient;
+pub mod pyfmt;
 
 pub use chat::ChatAdapter;
+pub use coerce::{parse_value, validate};
 pub use json::JSONAdapter;
 
 use crate::{Example, Signature};
@@ -47,9 +51,9 @@ impl Message {
 }
 
 /// An LM reply that could not be read as the signature's outputs, as DSPy's
-/// `AdapterParseError`: carries the reply and the expected vs found fields.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("Adapter {adapter} failed to parse the LM response. \n\nLM Response: {lm_response} \n\nExpected to find output fields in the LM response: [{}] \n\nActual output fields parsed from the LM response: [{}] \n\n{}", expected.join(", "), found.join(", "), message)]
+/// `AdapterParseError`: carries the reply and the expected vs found fields, and prints the
+/// same text DSPy does.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParseError {
     /// `ChatAdapter` or `JSONAdapter`.
     pub adapter: String,
@@ -57,10 +61,43 @@ pub struct ParseError {
     pub lm_response: String,
     /// The output fields the signature asks for.
     pub expected: Vec<String>,
-    /// The output fields that were read.
-    pub found: Vec<String>,
+    /// The output fields that were read (`None` when parsing stopped before counting them).
+    pub found: Option<Vec<String>>,
     /// What went wrong beyond the field sets (e.g. a value of the wrong type).
-    pub message: String,
+    pub message: Option<String>,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(m) = &self.message {
+            write!(f, "{m}\n\n")?;
+        }
+        write!(
+            f,
+            "Adapter {} failed to parse the LM response. \n\nLM Response: {} \n\nExpected to find output fields in the LM response: [{}] \n\n",
+            self.adapter,
+            self.lm_response,
+            self.expected.join(", ")
+        )?;
+        if let Some(found) = &self.found {
+            write!(f, "Actual output fields parsed from the LM response: [{}] \n\n", found.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl ParseError {
+    pub(crate) fn new(adapter: &str, signature: &Signature, lm_response: &str) -> ParseError {
+        ParseError {
+            adapter: adapter.to_string(),
+            lm_response: lm_response.to_string(),
+            expected: signature.output_fields().map(|f| f.name.clone()).collect(),
+            found: None,
+            message: None,
+        }
+    }
 }
 
 /// Formats prompts and parses replies for a signature.
