@@ -177,7 +177,8 @@ fn report(label: &str, t: &Tally) {
     for l in &t.lenient {
         println!("  lenient: {l}");
     }
-    for f in t.failures.iter().take(10) {
+    let show = std::env::var("RDSPY_CONFORMANCE_SHOW").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    for f in t.failures.iter().take(show) {
         println!("  FAIL {f}");
     }
 }

@@ -121,9 +121,9 @@ impl Signature {
             fields.into_iter().partition(|f| f.kind == FieldKind::Input);
         inputs.extend(outputs);
         parse::validate_fields(&inputs)?;
-        let instructions = match instructions {
-            Some(i) => i.to_string(),
-            None => default_instructions(&inputs),
+        let instructions = match instructions.map(cleandoc) {
+            Some(i) if !i.is_empty() => i,
+            _ => default_instructions(&inputs),
         };
         Ok(Signature { instructions: instructions.into(), fields: inputs.into(), name: "StringSignature".into() })
     }
@@ -181,9 +181,13 @@ impl Signature {
         self.fields.iter().find(|f| f.name == name)
     }
 
-    /// A new signature with other instructions (DSPy's `with_instructions`).
+    /// A new signature with other instructions (DSPy's `with_instructions`). As in DSPy, the
+    /// text is normalized like a docstring (`inspect.cleandoc`), and empty instructions fall back
+    /// to the default ones.
     pub fn with_instructions(&self, instructions: impl Into<String>) -> Signature {
-        Signature { instructions: instructions.into().into(), ..self.clone() }
+        let text = cleandoc(&instructions.into());
+        let text = if text.is_empty() { default_instructions(&self.fields) } else { text };
+        Signature { instructions: text.into(), ..self.clone() }
     }
 
     /// A new signature whose instructions have `extra` appended after a blank line.
@@ -255,6 +259,35 @@ pub fn default_instructions(fields: &[Field]) -> String {
         fields.iter().filter(|f| f.kind == kind).map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
     };
     format!("Given the fields {}, produce the fields {}.", list(FieldKind::Input), list(FieldKind::Output))
+}
+
+/// Python's `inspect.cleandoc`: DSPy stores instructions as a class docstring, normalized so.
+///
+/// Tabs become spaces, the first line loses its leading whitespace, the rest lose their common
+/// indentation, and leading and trailing blank lines go.
+pub fn cleandoc(doc: &str) -> String {
+    let expanded = doc.replace('\t', "        ");
+    let lines: Vec<&str> = expanded.split('\n').collect();
+    let margin = lines[1..]
+        .iter()
+        .filter_map(|l| {
+            let content = l.trim_start_matches(' ');
+            (!content.is_empty()).then_some(l.len() - content.len())
+        })
+        .min()
+        .unwrap_or(0);
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    out.push(lines[0].trim_start().to_string());
+    for l in &lines[1..] {
+        out.push(l.get(margin..).unwrap_or("").to_string());
+    }
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    while out.first().is_some_and(|l| l.trim().is_empty()) {
+        out.remove(0);
+    }
+    out.join("\n")
 }
 
 /// A signature declared as a Rust struct with `#[derive(Signature)]`.
