@@ -23,10 +23,14 @@ mod error;
 pub mod lm;
 pub mod predict;
 pub mod primitives;
+pub mod save;
+pub mod settings;
 pub mod signature;
+pub mod trace;
 
 pub use error::{Error, Result};
 pub use primitives::{Example, Prediction};
+pub use settings::{configure, context, Settings};
 pub use signature::{Signature, TypedSignature};
 
 /// `#[derive(Signature)]`: a struct whose doc comment is the instruction and whose fields carry

@@ -123,8 +123,22 @@ fn run_case(case: &Value) -> Outcome {
 
 /// `program_load.jsonl`: load DSPy's saved JSON into a program of the given shape, then the
 /// named predictor must format `inputs` into `expected_messages`.
-fn program_load_case(_case: &Value) -> Result<(), String> {
-    Err("save/load not implemented yet".into())
+fn program_load_case(case: &Value) -> Result<(), String> {
+    let program = case["program"].as_object().ok_or("program missing")?;
+    let mut predictors = Vec::new();
+    for (name, spec) in program {
+        let sig = case_signature(spec)?;
+        let kind = spec["module"].as_str().unwrap_or("predict");
+        // DSPy names a ChainOfThought's inner predictor `<name>.predict`.
+        let full = if kind == "chain_of_thought" { format!("{name}.predict") } else { name.clone() };
+        predictors.push((full, rdspy::predict::Predict::new(sig)));
+    }
+    let mut prog = rdspy::predict::NamedPredictors(predictors);
+    rdspy::save::load_state(&mut prog, &case["saved"]).map_err(|e| e.to_string())?;
+    let target = case["predictor"].as_str().ok_or("predictor missing")?;
+    let p = prog.0.iter().find(|(n, _)| n == target).map(|(_, p)| p).ok_or_else(|| format!("no predictor {target}"))?;
+    let inputs: Map<String, Value> = case["inputs"].as_object().cloned().unwrap_or_default();
+    compare_messages(&case["expected_messages"], &p.preview(&inputs))
 }
 
 struct Tally {

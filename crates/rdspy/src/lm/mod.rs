@@ -182,3 +182,10 @@ pub trait LM: Send + Sync + std::fmt::Debug {
 
 /// A shared LM handle.
 pub type SharedLM = Arc<dyn LM>;
+
+/// Rebuild an LM from DSPy's saved `lm` state (`{"model": "openai/gpt-4o-mini", ...}`).
+/// Returns `None` when the model string names no provider this build knows.
+pub fn from_state(state: &Value) -> Option<SharedLM> {
+    let _model = state.get("model")?.as_str()?;
+    None
+}

@@ -190,6 +190,12 @@ impl Signature {
         Signature { instructions: text.into(), ..self.clone() }
     }
 
+    /// A new signature with exactly these instructions (no normalization): how DSPy's
+    /// `load_state` sets them.
+    pub fn with_instructions_exact(&self, instructions: &str) -> Signature {
+        Signature { instructions: instructions.into(), ..self.clone() }
+    }
+
     /// A new signature whose instructions have `extra` appended after a blank line.
     pub fn append_instructions(&self, extra: &str) -> Signature {
         self.with_instructions(format!("{}\n\n{}", self.instructions, extra))
