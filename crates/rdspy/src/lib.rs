@@ -33,8 +33,50 @@ pub use primitives::{Example, Prediction};
 pub use settings::{configure, context, Settings};
 pub use signature::{Signature, TypedSignature};
 
-/// `#[derive(Signature)]`: a struct whose doc comment is the instruction and whose fields carry
-/// `#[input]` / `#[output]`.
+/// `#[derive(Signature)]`: a signature as a struct. The doc comment is the instruction; each
+/// field is `#[input]` or `#[output]`, optionally with `(desc = "...", prefix = "...")`; Rust
+/// types map onto DSPy's types through [`signature::SignatureType`]. It implements
+/// [`TypedSignature`] (the same [`Signature`] the string form gives) and generates
+/// `<Name>Input` and `<Name>Output` structs for typed inputs and outputs.
+///
+/// ```
+/// use rdspy::{Signature as _, TypedSignature, Prediction};
+///
+/// /// Classify the sentiment of a sentence.
+/// #[derive(rdspy::Signature)]
+/// struct Classify {
+///     #[input]
+///     sentence: String,
+///     #[output(desc = "how sure, 0 to 1")]
+///     confidence: f64,
+///     #[output]
+///     sentiment: Sentiment,
+/// }
+///
+/// #[derive(rdspy::SignatureType, serde::Deserialize, serde::Serialize, Debug, Clone, PartialEq)]
+/// #[serde(rename_all = "lowercase")]
+/// enum Sentiment { Positive, Negative }
+///
+/// let sig = Classify::signature();
+/// let same = rdspy::Signature::parse("sentence -> confidence: float, sentiment: Literal['positive', 'negative']")
+///     .unwrap()
+///     .with_instructions("Classify the sentiment of a sentence.")
+///     .with_updated_field("confidence", |f| f.desc = "how sure, 0 to 1".into());
+/// assert_eq!(sig.fields()[1..], same.fields()[1..]);
+///
+/// let pred = Prediction::from_json(serde_json::json!({"confidence": 0.9, "sentiment": "positive"})).unwrap();
+/// let out: ClassifyOutput = pred.parse_as().unwrap();
+/// assert_eq!(out.sentiment, Sentiment::Positive);
+/// let inputs = ClassifyInput { sentence: "great".into() }.to_example();
+/// assert_eq!(inputs.get_str("sentence"), Some("great"));
+/// ```
 pub use rdspy_macros::Signature;
-/// `#[derive(SignatureType)]`: map a serde struct or a unit-variant enum onto DSPy's type model.
+/// `#[derive(SignatureType)]`: map a unit-variant enum onto `Literal[...]` (honouring serde
+/// renames) or a struct with named fields onto a nested object type (pydantic-style schema).
 pub use rdspy_macros::SignatureType;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+}
