@@ -1,10 +1,44 @@
-//! `rdspy inspect` (placeholder).
+//! `rdspy inspect`: the exact messages a program would send, without calling an LM.
+
+use super::common::{parse_inputs, read_demos, ProgramArgs};
+use anyhow::Result;
+use std::path::PathBuf;
 
 /// Arguments of `rdspy inspect`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:\n  rdspy inspect -s \"question -> answer\" --input question=\"What is 2+2?\"\n  rdspy inspect -s \"context: list[str], question -> answer\" --module cot --adapter json \\\n      --input 'context=[\"Paris is in France.\"]' --input question=\"Where is Paris?\" --json")]
+pub struct Args {
+    #[command(flatten)]
+    pub program: ProgramArgs,
+    /// Demos as JSONL (one JSON object per line, keys = field names).
+    #[arg(long)]
+    pub demos: Option<PathBuf>,
+    /// An input value, `key=value` (repeat per input; JSON for non-str fields).
+    #[arg(long = "input", short = 'i')]
+    pub inputs: Vec<String>,
+    /// Print the message list as JSON, exactly as it would be sent.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Run the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`rdspy inspect` is not available yet")
+pub fn run(args: Args) -> Result<()> {
+    let mut predictor = args.program.predictor()?;
+    if let Some(path) = &args.demos {
+        predictor.demos = read_demos(path)?;
+    }
+    let inputs = parse_inputs(predictor.signature(), &args.inputs)?;
+    let messages = predictor.preview(&inputs);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&messages)?);
+    } else {
+        for (i, m) in messages.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            println!("── {} ──", m.role);
+            println!("{}", m.content);
+        }
+    }
+    Ok(())
 }

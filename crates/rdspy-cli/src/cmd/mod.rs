@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod common;
 pub mod inspect;
 pub mod mock_server;
 pub mod models;

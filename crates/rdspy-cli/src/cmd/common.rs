@@ -1,0 +1,110 @@
+//! Flags and helpers shared by the subcommands that build a program from a signature.
+
+use anyhow::{bail, Context, Result};
+use rdspy::adapter::{Adapter, ChatAdapter, JSONAdapter};
+use rdspy::predict::{ChainOfThought, Predict};
+use rdspy::signature::TypeSpec;
+use rdspy::{Example, Signature};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// `--signature "..." [--instructions ".."] [--module predict|cot] [--adapter chat|json]`
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProgramArgs {
+    /// DSPy's string signature, e.g. "question -> answer" or "context: list[str], question -> answer".
+    #[arg(long, short = 's')]
+    pub signature: String,
+    /// Instructions (default: DSPy's "Given the fields ..." sentence).
+    #[arg(long)]
+    pub instructions: Option<String>,
+    /// The module: `predict` or `cot` (ChainOfThought, which adds a `reasoning` output).
+    #[arg(long, default_value = "predict", value_parser = ["predict", "cot", "chain_of_thought"])]
+    pub module: String,
+    /// The adapter: `chat` (DSPy's default) or `json`.
+    #[arg(long, default_value = "chat", value_parser = ["chat", "json"])]
+    pub adapter: String,
+}
+
+impl ProgramArgs {
+    /// The predictor these flags describe.
+    pub fn predictor(&self) -> Result<Predict> {
+        let mut sig = Signature::parse(&self.signature)?;
+        if let Some(i) = &self.instructions {
+            sig = sig.with_instructions(i.as_str());
+        }
+        let mut p = match self.module.as_str() {
+            "predict" => Predict::new(sig),
+            _ => ChainOfThought::new(sig).predict,
+        };
+        p.adapter = Some(self.adapter());
+        Ok(p)
+    }
+
+    /// The adapter these flags name.
+    pub fn adapter(&self) -> std::sync::Arc<dyn Adapter> {
+        match self.adapter.as_str() {
+            "json" => std::sync::Arc::new(JSONAdapter::default()),
+            _ => std::sync::Arc::new(ChatAdapter::default()),
+        }
+    }
+}
+
+/// Parse `--input key=value` pairs against the signature: text for `str` fields, JSON for others.
+pub fn parse_inputs(sig: &Signature, pairs: &[String]) -> Result<Map<String, Value>> {
+    let names = sig.input_names().join(", ");
+    let mut out = Map::new();
+    for pair in pairs {
+        let Some((key, raw)) = pair.split_once('=') else {
+            bail!("--input {pair:?}: expected key=value, e.g. --input question=\"What is 2+2?\"");
+        };
+        let Some(field) = sig.input_fields().find(|f| f.name == key) else {
+            bail!("--input {key}: the signature has no input `{key}` (its inputs are: {names})");
+        };
+        let value = if field.ty == TypeSpec::Str {
+            Value::String(raw.to_string())
+        } else {
+            let v: Value = serde_json::from_str(raw).with_context(|| {
+                format!(
+                    "--input {key}: expected a JSON value of type {} (e.g. {}), got {raw:?}",
+                    rdspy::adapter::pyfmt::type_name(&field.ty),
+                    example_of(&field.ty)
+                )
+            })?;
+            rdspy::adapter::validate(&v, &field.ty).map_err(|e| anyhow::anyhow!("--input {key}: {e}"))?
+        };
+        out.insert(key.to_string(), value);
+    }
+    let missing: Vec<&str> = sig.input_fields().filter(|f| !out.contains_key(&f.name) && !f.is_optional()).map(|f| f.name.as_str()).collect();
+    if !missing.is_empty() {
+        bail!("missing --input for {} (the signature's inputs are: {names})", missing.join(", "));
+    }
+    Ok(out)
+}
+
+fn example_of(ty: &TypeSpec) -> &'static str {
+    match ty {
+        TypeSpec::Int => "42",
+        TypeSpec::Float => "0.5",
+        TypeSpec::Bool => "true",
+        TypeSpec::List(_) => r#"["a", "b"]"#,
+        TypeSpec::Dict(..) | TypeSpec::Object { .. } => r#"{"key": "value"}"#,
+        _ => r#""text""#,
+    }
+}
+
+/// Read demos from a JSONL file (one JSON object per line).
+pub fn read_demos(path: &Path) -> Result<Vec<Example>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read demos file {}", path.display()))?;
+    let mut demos = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(line).with_context(|| format!("{}:{}: not valid JSON", path.display(), i + 1))?;
+        if !v.is_object() {
+            bail!("{}:{}: a demo must be a JSON object, got {}", path.display(), i + 1, v);
+        }
+        demos.push(Example::from_json(v)?);
+    }
+    Ok(demos)
+}
