@@ -20,7 +20,19 @@ fn json_output_equals_what_would_be_sent() {
 
 #[test]
 fn text_output_has_role_headings_and_cot_reasoning() {
-    let (ok, out, err) = rdspy(&["inspect", "-s", "context: list[str], question -> answer", "--module", "cot", "--adapter", "json", "--input", r#"context=["Paris is in France."]"#, "--input", "question=Where?"]);
+    let (ok, out, err) = rdspy(&[
+        "inspect",
+        "-s",
+        "context: list[str], question -> answer",
+        "--module",
+        "cot",
+        "--adapter",
+        "json",
+        "--input",
+        r#"context=["Paris is in France."]"#,
+        "--input",
+        "question=Where?",
+    ]);
     assert!(ok, "{err}");
     assert!(out.starts_with("── system ──\nYour input fields are:\n1. `context` (list[str]): \n2. `question` (str):\nYour output fields are:\n1. `reasoning` (str): "), "{out}");
     assert!(out.contains("── user ──\n[[ ## context ## ]]\n[\"Paris is in France.\"]"), "{out}");

@@ -116,7 +116,8 @@ fn signature_impl(ast: &DeriveInput) -> syn::Result<TokenStream2> {
     let output_ident = format_ident!("{}Output", name);
     let input_ident = format_ident!("{}Input", name);
     let vis = &ast.vis;
-    let out_doc = LitStr::new(&format!("The outputs of [`{name_str}`], read from a prediction with `Prediction::parse_as`."), Span::call_site());
+    let out_doc =
+        LitStr::new(&format!("The outputs of [`{name_str}`], read from a prediction with `Prediction::parse_as`."), Span::call_site());
     let in_doc = LitStr::new(&format!("The inputs of [`{name_str}`]; `to_example()` turns them into an `Example`."), Span::call_site());
     Ok(quote! {
         // The struct only declares the signature; reading its fields here keeps
@@ -228,7 +229,10 @@ fn signature_type_impl(ast: &DeriveInput) -> syn::Result<TokenStream2> {
             let mut values = Vec::new();
             for v in &e.variants {
                 if !matches!(v.fields, Fields::Unit) {
-                    return Err(syn::Error::new_spanned(v, "#[derive(SignatureType)] on an enum needs unit variants (they become a Literal)"));
+                    return Err(syn::Error::new_spanned(
+                        v,
+                        "#[derive(SignatureType)] on an enum needs unit variants (they become a Literal)",
+                    ));
                 }
                 let s = serde_attr(&v.attrs, "rename").unwrap_or_else(|| match &rule {
                     Some(r) => rename(&v.ident.to_string(), r),

@@ -115,7 +115,11 @@ pub fn load_state(program: &mut impl Predictors, state: &Value) -> Result<()> {
             }
         }
         let instructions = s["signature"]["instructions"].as_str().expect("checked above");
-        let sig = p.signature().with_fields(fields).map_err(|e| Error::Load(format!("predictor `{name}`: {e}")))?.with_instructions_exact(instructions);
+        let sig = p
+            .signature()
+            .with_fields(fields)
+            .map_err(|e| Error::Load(format!("predictor `{name}`: {e}")))?
+            .with_instructions_exact(instructions);
         p.set_signature(sig);
         p.demos = s["demos"].as_array().map(|d| d.iter().filter_map(|x| Example::from_json(x.clone()).ok()).collect()).unwrap_or_default();
         if s["lm"].is_null() {

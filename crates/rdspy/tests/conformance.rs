@@ -150,7 +150,12 @@ struct Tally {
 
 fn run_dir(dir: &Path, label: &str) -> Tally {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{label}: cannot read conformance directory {}: {e}. Set RDSPY_CONFORMANCE_DIR to the folder with DSPy's *.jsonl vectors.", dir.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{label}: cannot read conformance directory {}: {e}. Set RDSPY_CONFORMANCE_DIR to the folder with DSPy's *.jsonl vectors.",
+                dir.display()
+            )
+        })
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
@@ -199,8 +204,13 @@ fn report(label: &str, t: &Tally) {
 
 #[test]
 fn conformance() {
-    let dir = std::env::var_os("RDSPY_CONFORMANCE_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared/conformance"));
-    assert!(dir.is_dir(), "conformance directory {} does not exist: set RDSPY_CONFORMANCE_DIR or put DSPy's vectors in ../shared/conformance", dir.display());
+    let dir =
+        std::env::var_os("RDSPY_CONFORMANCE_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared/conformance"));
+    assert!(
+        dir.is_dir(),
+        "conformance directory {} does not exist: set RDSPY_CONFORMANCE_DIR or put DSPy's vectors in ../shared/conformance",
+        dir.display()
+    );
     let shared = run_dir(&dir, "conformance");
     report("conformance", &shared);
     let extra_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance-extra");

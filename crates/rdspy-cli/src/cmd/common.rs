@@ -74,7 +74,8 @@ pub fn parse_inputs(sig: &Signature, pairs: &[String]) -> Result<Map<String, Val
         };
         out.insert(key.to_string(), value);
     }
-    let missing: Vec<&str> = sig.input_fields().filter(|f| !out.contains_key(&f.name) && !f.is_optional()).map(|f| f.name.as_str()).collect();
+    let missing: Vec<&str> =
+        sig.input_fields().filter(|f| !out.contains_key(&f.name) && !f.is_optional()).map(|f| f.name.as_str()).collect();
     if !missing.is_empty() {
         bail!("missing --input for {} (the signature's inputs are: {names})", missing.join(", "));
     }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 /// Arguments of `rdspy inspect`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  rdspy inspect -s \"question -> answer\" --input question=\"What is 2+2?\"\n  rdspy inspect -s \"context: list[str], question -> answer\" --module cot --adapter json \\\n      --input 'context=[\"Paris is in France.\"]' --input question=\"Where is Paris?\" --json")]
+#[command(
+    after_help = "Examples:\n  rdspy inspect -s \"question -> answer\" --input question=\"What is 2+2?\"\n  rdspy inspect -s \"context: list[str], question -> answer\" --module cot --adapter json \\\n      --input 'context=[\"Paris is in France.\"]' --input question=\"Where is Paris?\" --json"
+)]
 pub struct Args {
     #[command(flatten)]
     pub program: ProgramArgs,

@@ -6,7 +6,7 @@
 //! JSONAdapter reuses the shared pieces, as DSPy's JSONAdapter subclasses ChatAdapter.
 
 use super::coerce::parse_value;
-use super::pyfmt::{format_field_value, type_name, type_placeholder};
+use super::pyfmt::{push_field_value, type_name, type_placeholder};
 use super::{Adapter, Message, ParseError};
 use crate::signature::{Field, TypeSpec};
 use crate::{Example, Signature};
@@ -29,9 +29,14 @@ pub(crate) const INCOMPLETE_DEMO_PREFIX: &str = "This is an example of the task,
 pub(crate) const MISSING_IN_DEMO: &str = "Not supplied for this particular example. ";
 const STRUCTURE_INTRO: &str = "All interactions will be structured in the following way, with the appropriate values filled in.";
 
+/// Python's `str.isspace()` for one character.
+fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
 /// Python's `str.strip()`.
 pub(crate) fn py_strip(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+    s.trim_matches(is_py_space)
 }
 
 /// Python's `str.splitlines()`.
@@ -124,19 +129,36 @@ fn type_info(f: &Field) -> String {
 }
 
 /// The user turn: `[[ ## k ## ]]⏎value` per present input, plus prefix and requirements.
+///
+/// DSPy joins `[prefix, fields..., requirements, suffix]` with blank lines and strips the
+/// result; we build the same string in one buffer.
 pub(crate) fn user_content(sig: &Signature, values: &Map<String, Value>, prefix: &str, requirements: Option<&str>) -> String {
-    let mut parts: Vec<String> = Vec::with_capacity(4);
-    parts.push(prefix.to_string());
+    let mut s = String::with_capacity(256);
+    s.push_str(prefix);
     for f in sig.input_fields() {
         if let Some(v) = values.get(&f.name) {
-            parts.push(format!("[[ ## {} ## ]]\n{}", f.name, format_field_value(f, v)));
+            s.push_str("\n\n[[ ## ");
+            s.push_str(&f.name);
+            s.push_str(" ## ]]\n");
+            push_field_value(f, v, &mut s);
         }
     }
     if let Some(r) = requirements {
-        parts.push(r.to_string());
+        s.push_str("\n\n");
+        s.push_str(r);
     }
-    parts.push(String::new());
-    py_strip(&parts.join("\n\n")).to_string()
+    strip_owned(s)
+}
+
+/// Python's `strip()` on an owned string, reusing its buffer when nothing leads.
+pub(crate) fn strip_owned(mut s: String) -> String {
+    let start = s.len() - s.trim_start_matches(is_py_space).len();
+    let end = start + py_strip(&s).len();
+    s.truncate(end);
+    if start > 0 {
+        s.drain(..start);
+    }
+    s
 }
 
 /// A demo is complete when every signature field is present and not null.
@@ -160,7 +182,7 @@ pub(crate) fn assemble(
     sig: &Signature,
     demos: &[Example],
     inputs: &Map<String, Value>,
-    system: String,
+    system: &str,
     requirements: &str,
     assistant: impl Fn(&Signature, &Example, Option<&str>) -> String,
 ) -> Vec<Message> {
@@ -211,25 +233,33 @@ impl ChatAdapter {
 
     /// An assistant turn holding `outputs` (a demo's or a history message's).
     pub fn assistant_content(&self, sig: &Signature, outputs: &Example, missing: Option<&str>) -> String {
-        let parts: Vec<String> = sig
-            .output_fields()
-            .map(|f| {
-                let v = match (outputs.get(&f.name), missing) {
-                    (Some(v), _) => format_field_value(f, v),
-                    (None, Some(m)) => m.to_string(),
-                    (None, None) => "None".to_string(),
-                };
-                format!("[[ ## {} ## ]]\n{}", f.name, v)
-            })
-            .collect();
-        let mut s = py_strip(&parts.join("\n\n")).to_string();
+        let mut s = String::with_capacity(128);
+        for (i, f) in sig.output_fields().enumerate() {
+            if i > 0 {
+                s.push_str("\n\n");
+            }
+            s.push_str("[[ ## ");
+            s.push_str(&f.name);
+            s.push_str(" ## ]]\n");
+            match (outputs.get(&f.name), missing) {
+                (Some(v), _) => push_field_value(f, v, &mut s),
+                (None, Some(m)) => s.push_str(m),
+                (None, None) => s.push_str("None"),
+            }
+        }
+        let mut s = strip_owned(s);
         s.push_str("\n\n[[ ## completed ## ]]\n");
         s
     }
 }
 
 /// Fill missing optional outputs with null, then check every output was read.
-pub(crate) fn finish_parse(adapter: &str, sig: &Signature, completion: &str, mut fields: Map<String, Value>) -> Result<Map<String, Value>, ParseError> {
+pub(crate) fn finish_parse(
+    adapter: &str,
+    sig: &Signature,
+    completion: &str,
+    mut fields: Map<String, Value>,
+) -> Result<Map<String, Value>, ParseError> {
     let mut ordered = Map::new();
     for f in sig.output_fields() {
         match fields.remove(&f.name) {
@@ -267,9 +297,10 @@ impl Adapter for ChatAdapter {
     }
 
     fn format(&self, signature: &Signature, demos: &[Example], inputs: &Map<String, Value>) -> Vec<Message> {
-        assemble(signature, demos, inputs, self.system_message(signature), &self.output_requirements(signature), |s, d, m| {
-            self.assistant_content(s, d, m)
-        })
+        let cache = signature.prompt_cache();
+        let system = cache.get_or_init(0, || self.system_message(signature));
+        let requirements = cache.get_or_init(1, || self.output_requirements(signature));
+        assemble(signature, demos, inputs, &system, &requirements, |s, d, m| self.assistant_content(s, d, m))
     }
 
     fn parse(&self, signature: &Signature, completion: &str) -> Result<Map<String, Value>, ParseError> {

@@ -20,7 +20,11 @@ pub fn parse_value(raw: &Value, ty: &TypeSpec) -> Result<Value, String> {
             Value::String(s) => s.trim().to_string(),
             other => super::pyfmt::py_str(other),
         };
-        return values.iter().find(|v| **v == s).map(|v| Value::String(v.clone())).ok_or_else(|| format!("{s} is not one of: {}", values.join(", ")));
+        return values
+            .iter()
+            .find(|v| **v == s)
+            .map(|v| Value::String(v.clone()))
+            .ok_or_else(|| format!("{s} is not one of: {}", values.join(", ")));
     }
     let mut raw = raw.clone();
     if let TypeSpec::Literal(allowed) = ty {
@@ -238,11 +242,16 @@ fn to_float(v: &Value) -> Option<Value> {
 fn to_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_f64()? {
-            x if x == 0.0 => Some(false),
-            x if x == 1.0 => Some(true),
-            _ => None,
-        },
+        Value::Number(n) => {
+            let x = n.as_f64()?;
+            if x == 0.0 {
+                Some(false)
+            } else if x == 1.0 {
+                Some(true)
+            } else {
+                None
+            }
+        }
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
             "0" | "off" | "f" | "false" | "n" | "no" => Some(false),
             "1" | "on" | "t" | "true" | "y" | "yes" => Some(true),

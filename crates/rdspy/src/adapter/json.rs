@@ -31,7 +31,8 @@ impl JSONAdapter {
         let mut out = String::with_capacity(512);
         field_description(sig, &mut out);
         out.push('\n');
-        let outputs: Map<String, Value> = sig.output_fields().map(|f| (f.name.clone(), Value::String(type_placeholder(f, false)))).collect();
+        let outputs: Map<String, Value> =
+            sig.output_fields().map(|f| (f.name.clone(), Value::String(type_placeholder(f, false)))).collect();
         let parts = [
             "All interactions will be structured in the following way, with the appropriate values filled in.".to_string(),
             "Inputs will have the following structure:".to_string(),
@@ -50,7 +51,11 @@ impl JSONAdapter {
         let fields: Vec<String> = sig
             .output_fields()
             .map(|f| {
-                let info = if f.ty == TypeSpec::Str { String::new() } else { format!(" (must be formatted as a valid Python {})", type_name(&f.ty)) };
+                let info = if f.ty == TypeSpec::Str {
+                    String::new()
+                } else {
+                    format!(" (must be formatted as a valid Python {})", type_name(&f.ty))
+                };
                 format!("`{}`{info}", f.name)
             })
             .collect();
@@ -104,9 +109,10 @@ impl Adapter for JSONAdapter {
     }
 
     fn format(&self, signature: &Signature, demos: &[Example], inputs: &Map<String, Value>) -> Vec<Message> {
-        assemble(signature, demos, inputs, self.system_message(signature), &self.output_requirements(signature), |s, d, m| {
-            self.assistant_content(s, d, m)
-        })
+        let cache = signature.prompt_cache();
+        let system = cache.get_or_init(2, || self.system_message(signature));
+        let requirements = cache.get_or_init(3, || self.output_requirements(signature));
+        assemble(signature, demos, inputs, &system, &requirements, |s, d, m| self.assistant_content(s, d, m))
     }
 
     fn parse(&self, signature: &Signature, completion: &str) -> Result<Map<String, Value>, ParseError> {
@@ -174,7 +180,8 @@ impl Adapter for JSONAdapter {
 fn enforce_required(schema: &mut Value) {
     let Value::Object(m) = schema else { return };
     if m.get("type").and_then(Value::as_str) == Some("object") {
-        let keys: Vec<Value> = m.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().map(Value::String).collect()).unwrap_or_default();
+        let keys: Vec<Value> =
+            m.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().map(Value::String).collect()).unwrap_or_default();
         m.entry("properties").or_insert_with(|| Value::Object(Map::new()));
         m.insert("required".into(), Value::Array(keys));
         m.insert("additionalProperties".into(), Value::Bool(false));

@@ -153,9 +153,17 @@ pub fn py_str(value: &Value) -> String {
 
 /// DSPy's `format_field_value`: how a field's value appears in a prompt.
 pub fn format_field_value(field: &Field, value: &Value) -> String {
+    let mut s = String::new();
+    push_field_value(field, value, &mut s);
+    s
+}
+
+/// [`format_field_value`] appended to `out` (no intermediate string for text values).
+pub fn push_field_value(field: &Field, value: &Value, out: &mut String) {
     match value {
-        Value::Array(items) if field.ty == TypeSpec::Str => format_list_for_str_field(items),
-        other => py_str(other),
+        Value::String(s) => out.push_str(s),
+        Value::Array(items) if field.ty == TypeSpec::Str => out.push_str(&format_list_for_str_field(items)),
+        other => out.push_str(&py_str(other)),
     }
 }
 

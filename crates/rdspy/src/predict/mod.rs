@@ -70,7 +70,10 @@ pub fn join_name(parent: &str, child: &str) -> String {
 
 impl<T: Predictors> Predictors for Vec<T> {
     fn named_predictors(&self) -> Vec<(String, &Predict)> {
-        self.iter().enumerate().flat_map(|(i, m)| m.named_predictors().into_iter().map(move |(n, p)| (join_name(&format!("[{i}]"), &n), p))).collect()
+        self.iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.named_predictors().into_iter().map(move |(n, p)| (join_name(&format!("[{i}]"), &n), p)))
+            .collect()
     }
     fn named_predictors_mut(&mut self) -> Vec<(String, &mut Predict)> {
         self.iter_mut()

@@ -154,7 +154,12 @@ impl Predict {
         }
     }
 
-    async fn call(&self, lm: &SharedLM, adapter: &dyn Adapter, inputs: &Map<String, Value>) -> Result<(Vec<Map<String, Value>>, LmResponse)> {
+    async fn call(
+        &self,
+        lm: &SharedLM,
+        adapter: &dyn Adapter,
+        inputs: &Map<String, Value>,
+    ) -> Result<(Vec<Map<String, Value>>, LmResponse)> {
         let messages = adapter.format(&self.signature, &self.demos, inputs);
         let response = lm.call(self.request(adapter, messages)).await?;
         if response.choices.is_empty() {

@@ -49,14 +49,7 @@ impl Field {
     /// A field with DSPy's default description (`${name}`) and prefix (`Name:`).
     pub fn new(name: impl Into<String>, kind: FieldKind, ty: TypeSpec) -> Field {
         let name = name.into();
-        Field {
-            desc: format!("${{{name}}}"),
-            prefix: format!("{}:", infer_prefix(&name)),
-            name,
-            kind,
-            ty,
-            type_undefined: false,
-        }
+        Field { desc: format!("${{{name}}}"), prefix: format!("{}:", infer_prefix(&name)), name, kind, ty, type_undefined: false }
     }
 
     /// An input field.
@@ -111,21 +104,51 @@ pub struct Signature {
     instructions: Arc<str>,
     fields: Arc<[Field]>,
     name: Arc<str>,
+    cache: PromptCache,
+}
+
+/// Prompt pieces that depend only on the signature (system messages, output reminders),
+/// computed once per signature value and shared by its clones. Every method that changes the
+/// signature starts a fresh cache.
+#[derive(Clone, Default)]
+pub struct PromptCache(Arc<[std::sync::OnceLock<Arc<str>>; 4]>);
+
+impl PromptCache {
+    /// The cached piece in `slot`, computing it on first use.
+    pub fn get_or_init(&self, slot: usize, f: impl FnOnce() -> String) -> Arc<str> {
+        self.0[slot].get_or_init(|| f().into()).clone()
+    }
+}
+
+impl PartialEq for PromptCache {
+    fn eq(&self, _: &PromptCache) -> bool {
+        true // a cache never makes two signatures differ
+    }
+}
+
+impl std::fmt::Debug for PromptCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PromptCache")
+    }
 }
 
 impl Signature {
     /// Build a signature from fields (inputs and outputs in any order; inputs come first in
     /// the result, each group keeping its order). `None` instructions give DSPy's default.
     pub fn new(fields: Vec<Field>, instructions: Option<&str>) -> Result<Signature, SignatureError> {
-        let (mut inputs, outputs): (Vec<Field>, Vec<Field>) =
-            fields.into_iter().partition(|f| f.kind == FieldKind::Input);
+        let (mut inputs, outputs): (Vec<Field>, Vec<Field>) = fields.into_iter().partition(|f| f.kind == FieldKind::Input);
         inputs.extend(outputs);
         parse::validate_fields(&inputs)?;
         let instructions = match instructions.map(cleandoc) {
             Some(i) if !i.is_empty() => i,
             _ => default_instructions(&inputs),
         };
-        Ok(Signature { instructions: instructions.into(), fields: inputs.into(), name: "StringSignature".into() })
+        Ok(Signature {
+            instructions: instructions.into(),
+            fields: inputs.into(),
+            name: "StringSignature".into(),
+            cache: PromptCache::default(),
+        })
     }
 
     /// Parse DSPy's string form, e.g. `"question -> answer: int"`. Errors name the column and
@@ -133,6 +156,11 @@ impl Signature {
     pub fn parse(spec: &str) -> Result<Signature, SignatureError> {
         let fields = parse::parse_spec(spec)?;
         Signature::new(fields, None)
+    }
+
+    /// Cached prompt pieces (used by the adapters).
+    pub fn prompt_cache(&self) -> &PromptCache {
+        &self.cache
     }
 
     /// The class name (`StringSignature` for string forms, the struct name for derived ones).
@@ -187,13 +215,13 @@ impl Signature {
     pub fn with_instructions(&self, instructions: impl Into<String>) -> Signature {
         let text = cleandoc(&instructions.into());
         let text = if text.is_empty() { default_instructions(&self.fields) } else { text };
-        Signature { instructions: text.into(), ..self.clone() }
+        Signature { instructions: text.into(), cache: PromptCache::default(), ..self.clone() }
     }
 
     /// A new signature with exactly these instructions (no normalization): how DSPy's
     /// `load_state` sets them.
     pub fn with_instructions_exact(&self, instructions: &str) -> Signature {
-        Signature { instructions: instructions.into(), ..self.clone() }
+        Signature { instructions: instructions.into(), cache: PromptCache::default(), ..self.clone() }
     }
 
     /// A new signature whose instructions have `extra` appended after a blank line.
@@ -218,7 +246,7 @@ impl Signature {
         group.insert(at as usize, field);
         inputs.extend(outputs);
         parse::validate_fields(&inputs)?;
-        Ok(Signature { fields: inputs.into(), ..self.clone() })
+        Ok(Signature { fields: inputs.into(), cache: PromptCache::default(), ..self.clone() })
     }
 
     /// A new signature with `field` first in its group (ChainOfThought prepends `reasoning`).
@@ -234,7 +262,7 @@ impl Signature {
     /// A new signature without the named field.
     pub fn delete(&self, name: &str) -> Signature {
         let fields: Vec<Field> = self.fields.iter().filter(|f| f.name != name).cloned().collect();
-        Signature { fields: fields.into(), ..self.clone() }
+        Signature { fields: fields.into(), cache: PromptCache::default(), ..self.clone() }
     }
 
     /// A new signature where the named field is changed by `f` (DSPy's `with_updated_fields`).
@@ -243,14 +271,14 @@ impl Signature {
         if let Some(field) = fields.iter_mut().find(|x| x.name == name) {
             f(field);
         }
-        Signature { fields: fields.into(), ..self.clone() }
+        Signature { fields: fields.into(), cache: PromptCache::default(), ..self.clone() }
     }
 
     /// Replace every field (keeping order and instructions); used by save/load, which sets
     /// prefix and description by position.
     pub fn with_fields(&self, fields: Vec<Field>) -> Result<Signature, SignatureError> {
         parse::validate_fields(&fields)?;
-        Ok(Signature { fields: fields.into(), ..self.clone() })
+        Ok(Signature { fields: fields.into(), cache: PromptCache::default(), ..self.clone() })
     }
 
     /// DSPy's `.signature` string: `"a, b -> c"` (names only).
@@ -261,9 +289,7 @@ impl Signature {
 
 /// DSPy's default instructions: ``Given the fields `a`, `b`, produce the fields `c`.``
 pub fn default_instructions(fields: &[Field]) -> String {
-    let list = |kind: FieldKind| {
-        fields.iter().filter(|f| f.kind == kind).map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
-    };
+    let list = |kind: FieldKind| fields.iter().filter(|f| f.kind == kind).map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ");
     format!("Given the fields {}, produce the fields {}.", list(FieldKind::Input), list(FieldKind::Output))
 }
 

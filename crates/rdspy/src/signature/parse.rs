@@ -421,7 +421,10 @@ mod tests {
                 LiteralValue::None
             ])
         );
-        assert_eq!(ty("list[dict[str, Optional[list[float]]]]"), TypeSpec::list(TypeSpec::dict(TypeSpec::Str, TypeSpec::optional(TypeSpec::list(TypeSpec::Float)))));
+        assert_eq!(
+            ty("list[dict[str, Optional[list[float]]]]"),
+            TypeSpec::list(TypeSpec::dict(TypeSpec::Str, TypeSpec::optional(TypeSpec::list(TypeSpec::Float))))
+        );
     }
 
     #[test]
