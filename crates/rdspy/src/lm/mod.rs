@@ -4,6 +4,20 @@
 //! usage accounting and history are separate layers that wrap any `LM` (the embedded model
 //! included), instead of `if` branches inside the client.
 
+mod builder;
+mod cache;
+mod history;
+mod openai;
+mod retry;
+mod usage;
+
+pub use builder::{register_provider, LmBuilder, ProviderFactory};
+pub use cache::{cache_key, default_cache_dir, Cache, CacheStore};
+pub use history::{format_history, global_history, inspect_history, History, HistoryEntry, HistoryLog};
+pub use openai::{is_reasoning_model, OpenAIClient, PROVIDERS};
+pub use retry::Retry;
+pub use usage::{price_per_million, set_price, UsageTracker};
+
 use crate::adapter::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -178,14 +192,29 @@ pub trait LM: Send + Sync + std::fmt::Debug {
     fn is_local(&self) -> bool {
         false
     }
+
+    /// Usage summed over every call so far, when a usage layer is present.
+    fn usage(&self) -> Option<Usage> {
+        None
+    }
+
+    /// The calls recorded so far, when a history layer is present.
+    fn history(&self) -> Option<Arc<HistoryLog>> {
+        None
+    }
 }
 
 /// A shared LM handle.
 pub type SharedLM = Arc<dyn LM>;
 
 /// Rebuild an LM from DSPy's saved `lm` state (`{"model": "openai/gpt-4o-mini", ...}`).
-/// Returns `None` when the model string names no provider this build knows.
+/// Returns `None` (with a warning) when this build cannot make that model.
 pub fn from_state(state: &Value) -> Option<SharedLM> {
-    let _model = state.get("model")?.as_str()?;
-    None
+    match LmBuilder::from_state(state).and_then(|b| b.build()) {
+        Ok(lm) => Some(lm),
+        Err(e) => {
+            tracing::warn!("cannot rebuild the saved LM {}: {e}", state.get("model").unwrap_or(&serde_json::Value::Null));
+            None
+        }
+    }
 }

@@ -31,6 +31,12 @@ impl ChainOfThought {
         ChainOfThought { predict: Predict::new(sig) }
     }
 
+    /// With its own LM.
+    pub fn with_lm(mut self, lm: crate::lm::SharedLM) -> ChainOfThought {
+        self.predict.lm = Some(lm);
+        self
+    }
+
     /// For a `#[derive(Signature)]` struct.
     pub fn typed<S: crate::TypedSignature>() -> ChainOfThought {
         ChainOfThought::new(S::signature())
