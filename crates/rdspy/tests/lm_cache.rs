@@ -18,7 +18,10 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn req(i: usize) -> LmRequest {
-    LmRequest::new(vec![Message::system("Your output fields are:\n1. `answer` (str):\nAll interactions"), Message::user(format!("question {i}"))])
+    LmRequest::new(vec![
+        Message::system("Your output fields are:\n1. `answer` (str):\nAll interactions"),
+        Message::user(format!("question {i}")),
+    ])
 }
 
 /// An LM that counts its calls and must not be reached on a cache hit.

@@ -148,7 +148,11 @@ impl Module for TwoHop {
 #[test]
 fn programs_name_their_predictors_like_dspy() {
     let sig = Signature::parse("question -> answer").unwrap();
-    let mut p = TwoHop { hop1: Predict::new(sig.clone()), hop2: ChainOfThought::new(sig.clone()), layers: vec![Predict::new(sig.clone()), Predict::new(sig)] };
+    let mut p = TwoHop {
+        hop1: Predict::new(sig.clone()),
+        hop2: ChainOfThought::new(sig.clone()),
+        layers: vec![Predict::new(sig.clone()), Predict::new(sig)],
+    };
     let names: Vec<String> = p.named_predictors().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["hop1", "hop2.predict", "layers[0]", "layers[1]"]);
     for (_, pr) in p.named_predictors_mut() {

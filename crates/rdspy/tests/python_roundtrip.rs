@@ -37,7 +37,12 @@ fn rdspy_saved_program_formats_identically_in_python_dspy() {
         generate: ChainOfThought::new(Signature::parse("context: list[str], question: str -> answer: str").unwrap()),
         check: Predict::new(Signature::parse("sentence -> sentiment: Literal['positive', 'negative']").unwrap()),
     };
-    let sig = rag.generate.predict.signature().with_instructions("Answer from the context.\nBe brief.").with_updated_field("context", |f| f.desc = "facts".into());
+    let sig = rag
+        .generate
+        .predict
+        .signature()
+        .with_instructions("Answer from the context.\nBe brief.")
+        .with_updated_field("context", |f| f.desc = "facts".into());
     rag.generate.predict.set_signature(sig);
     rag.generate.predict.demos = vec![
         Example::from_json(json!({"context": ["Rome is in Italy."], "question": "Where is Rome?", "reasoning": "Stated.", "answer": "Italy", "augmented": true})).unwrap(),
@@ -59,7 +64,8 @@ fn rdspy_saved_program_formats_identically_in_python_dspy() {
     std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
     std::fs::write(dir.join("inputs.json"), inputs.to_string()).unwrap();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/roundtrip.py");
-    let out = Command::new(dspy_python()).arg(script).arg(&program).arg(dir.join("spec.json")).arg(dir.join("inputs.json")).output().unwrap();
+    let out =
+        Command::new(dspy_python()).arg(script).arg(&program).arg(dir.join("spec.json")).arg(dir.join("inputs.json")).output().unwrap();
     assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
     let python: Value = serde_json::from_slice(&out.stdout).unwrap();
     for (name, p) in rag.named_predictors() {

@@ -109,3 +109,41 @@ pub fn read_demos(path: &Path) -> Result<Vec<Example>> {
     }
     Ok(demos)
 }
+
+/// `--lm MODEL [--api-base URL] [--no-cache] [--temperature T] [--max-tokens N]`
+#[derive(clap::Args, Debug, Clone)]
+pub struct LmArgs {
+    /// The model, as DSPy writes it: openai/gpt-4o-mini, openai/<name> with --api-base,
+    /// ollama_chat/<name>, hosted_vllm/<name>, local/smollm2-135m (embedded).
+    #[arg(long, env = "RDSPY_LM")]
+    pub lm: String,
+    /// The server URL of an OpenAI-compatible API (…/v1).
+    #[arg(long, env = "RDSPY_API_BASE")]
+    pub api_base: Option<String>,
+    /// Skip the response cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Sampling temperature.
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Maximum completion tokens.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+}
+
+impl LmArgs {
+    /// The layered LM these flags describe.
+    pub fn build(&self) -> Result<rdspy::lm::SharedLM> {
+        let mut b = rdspy::lm::LmBuilder::new(self.lm.as_str()).cache(!self.no_cache);
+        if let Some(u) = &self.api_base {
+            b = b.api_base(u.as_str());
+        }
+        if let Some(t) = self.temperature {
+            b = b.temperature(t);
+        }
+        if let Some(m) = self.max_tokens {
+            b = b.max_tokens(m);
+        }
+        Ok(b.build()?)
+    }
+}

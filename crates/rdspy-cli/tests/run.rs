@@ -1,0 +1,44 @@
+//! `rdspy run` against the mock server started by `rdspy mock-server` (two real processes).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn run_against_a_mock_server_process() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rdspy")).args(["mock-server", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let out = Command::new(env!("CARGO_BIN_EXE_rdspy"))
+        .args([
+            "run",
+            "--lm",
+            "openai/mock",
+            "--api-base",
+            &url,
+            "--no-cache",
+            "-s",
+            "question -> answer: int, ok: bool",
+            "--module",
+            "cot",
+            "-i",
+            "question=2+2?",
+            "--json",
+        ])
+        .env("OPENAI_API_KEY", "unused")
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["answer"].is_i64() && v["ok"].is_boolean() && v["reasoning"].is_string(), "{v}");
+}
+
+#[test]
+fn unknown_provider_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rdspy")).args(["run", "--lm", "antropic/x", "-s", "q -> a", "-i", "q=1"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown provider `antropic`") && err.contains("known providers: openai"), "{err}");
+}
