@@ -30,6 +30,7 @@ fn run_against_a_mock_server_process() {
         .output()
         .unwrap();
     server.kill().unwrap();
+    server.wait().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["answer"].is_i64() && v["ok"].is_boolean() && v["reasoning"].is_string(), "{v}");
