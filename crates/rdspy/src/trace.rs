@@ -51,6 +51,38 @@ pub async fn with_trace<F: Future>(fut: F) -> (F::Output, Trace) {
     (out, trace)
 }
 
+type UsageSink = Arc<Mutex<std::collections::BTreeMap<String, Usage>>>;
+
+tokio::task_local! {
+    static USAGE: UsageSink;
+}
+
+/// Run `fut` summing the LM usage of every predictor call inside it, per model — DSPy's
+/// `track_usage` / `Prediction.get_lm_usage()` for a whole program run.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (_, usage) = rdspy::trace::track_usage(async {}).await;
+/// assert!(usage.is_empty());
+/// # });
+/// ```
+pub async fn track_usage<F: Future>(fut: F) -> (F::Output, std::collections::BTreeMap<String, Usage>) {
+    let sink: UsageSink = Arc::default();
+    let out = USAGE.scope(sink.clone(), fut).await;
+    let usage = std::mem::take(&mut *sink.lock().unwrap_or_else(|e| e.into_inner()));
+    (out, usage)
+}
+
+/// Add one call's usage to the current [`track_usage`] scope, if any.
+pub fn add_usage(model: &str, usage: Usage) {
+    let _ = USAGE.try_with(|s| *s.lock().unwrap_or_else(|e| e.into_inner()).entry(model.to_string()).or_default() += usage);
+}
+
+/// True when a trace is being collected here (callers skip building steps otherwise).
+pub fn is_active() -> bool {
+    SINK.try_with(|_| ()).is_ok()
+}
+
 /// Record a step in the current trace, if one is being collected.
 pub fn record(step: TraceStep) {
     let _ = SINK.try_with(|s| {
@@ -64,7 +96,14 @@ pub fn record(step: TraceStep) {
 /// Wrap `fut` so it records into the current trace wherever it runs.
 pub(crate) fn inherit<F: Future>(fut: F) -> impl Future<Output = F::Output> {
     let sink = SINK.try_with(Clone::clone).ok();
+    let usage = USAGE.try_with(Clone::clone).ok();
     async move {
+        let fut = async move {
+            match usage {
+                Some(u) => USAGE.scope(u, fut).await,
+                None => fut.await,
+            }
+        };
         match sink {
             Some(s) => SINK.scope(s, fut).await,
             None => fut.await,

@@ -104,6 +104,18 @@ async fn traces_record_each_predictor_call() {
     assert_eq!(trace[0].inputs.get_str("question"), Some("2+2?"));
     assert_eq!(trace[0].outputs, pred);
     assert_eq!(trace[0].usage.total_tokens, 12);
+    let ((), usage) = rdspy::trace::track_usage(async {
+        cot.forward(&ex()).await.unwrap();
+        settings::spawn({
+            let cot = cot.clone();
+            async move { cot.forward(&ex()).await.unwrap() }
+        })
+        .await
+        .unwrap();
+    })
+    .await;
+    assert_eq!(usage["s"].calls, 2);
+    assert_eq!(usage["s"].total_tokens, 24);
     // a clone keeps the predictor's identity, so traces of a teacher copy map back by name
     assert_eq!(cot.clone().predict.id(), cot.predict.id());
 }

@@ -14,7 +14,7 @@ pub struct HistoryEntry {
     /// The model string.
     pub model: String,
     /// The messages sent.
-    pub messages: Vec<Message>,
+    pub messages: Arc<Vec<Message>>,
     /// One text per choice (empty on failure).
     pub outputs: Vec<String>,
     /// Tokens and cost.
@@ -82,7 +82,7 @@ pub fn format_history(entries: &[HistoryEntry]) -> String {
     for e in entries {
         out.push_str("\n\n\n\n");
         out.push_str(&format!("[{}]{}\n", e.timestamp, if e.cache_hit { " (cache hit)" } else { "" }));
-        for m in &e.messages {
+        for m in e.messages.iter() {
             let mut role = m.role.clone();
             if let Some(f) = role.get_mut(0..1) {
                 f.make_ascii_uppercase();
@@ -171,8 +171,8 @@ impl LM for History {
             cache_hit: result.as_ref().map(|r| r.cache_hit).unwrap_or(false),
             error: result.as_ref().err().map(|e| e.to_string()),
         };
-        self.log.push(entry.clone());
-        global_history().push(entry);
+        global_history().push(entry.clone()); // a cheap clone: the messages are shared
+        self.log.push(entry);
         result
     }
 

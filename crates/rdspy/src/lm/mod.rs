@@ -33,8 +33,9 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LmRequest {
-    /// The chat messages.
-    pub messages: Vec<Message>,
+    /// The chat messages (shared: layers such as retry and history clone requests, and a
+    /// prompt is several kilobytes).
+    pub messages: Arc<Vec<Message>>,
     /// Sampling temperature (`None`: the LM's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
@@ -64,7 +65,7 @@ pub struct LmRequest {
 impl LmRequest {
     /// A request with default parameters.
     pub fn new(messages: Vec<Message>) -> LmRequest {
-        LmRequest { messages, ..Default::default() }
+        LmRequest { messages: Arc::new(messages), ..Default::default() }
     }
     /// Set the temperature.
     pub fn temperature(mut self, t: f64) -> LmRequest {

@@ -5,7 +5,9 @@
 //! `openai/<name>` with an `api_base`, `ollama_chat/<name>`, `hosted_vllm/<name>`.
 
 use super::{usage::price_per_million, Choice, LmError, LmRequest, LmResponse, Usage, LM};
-use serde_json::{json, Map, Value};
+use crate::adapter::Message;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// Providers this client speaks to, with their default API base.
@@ -31,6 +33,57 @@ pub fn is_reasoning_model(name: &str) -> bool {
     o_series || gpt5
 }
 
+/// The `/chat/completions` request body.
+#[derive(Debug, Serialize)]
+pub struct Body<'a> {
+    model: &'a str,
+    messages: &'a [Message],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<u32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<&'a Value>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    choices: Vec<WireChoice>,
+    usage: Option<WireUsage>,
+    model: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    message: Option<WireMessage>,
+    text: Option<String>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    content: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    total_tokens: Option<u64>,
+}
+
 /// An OpenAI-compatible `/chat/completions` client.
 ///
 /// The API key is held here only: it is never in `Debug` output, `dump_state`, cache keys or logs.
@@ -40,6 +93,7 @@ pub struct OpenAIClient {
     provider: String,
     api_model: String,
     api_base: String,
+    endpoint: reqwest::Url,
     api_key: Option<String>,
     http: reqwest::Client,
     timeout: Duration,
@@ -87,12 +141,15 @@ impl OpenAIClient {
             .user_agent(concat!("rdspy/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| LmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let endpoint = reqwest::Url::parse(&format!("{api_base}/chat/completions"))
+            .map_err(|e| LmError::Config(format!("api_base {api_base:?} is not a valid URL: {e}")))?;
         let local = api_base.contains("://localhost") || api_base.contains("://127.0.0.1") || api_base.contains("://[::1]");
         Ok(OpenAIClient {
             model: model.to_string(),
             provider: provider.to_string(),
             api_model: name.to_string(),
             api_base,
+            endpoint,
             api_key,
             http,
             timeout,
@@ -100,73 +157,46 @@ impl OpenAIClient {
         })
     }
 
-    /// The request body sent to the provider.
-    pub fn body(&self, req: &LmRequest) -> Result<Value, LmError> {
-        let mut body = Map::new();
-        body.insert("model".into(), json!(self.api_model));
-        body.insert("messages".into(), serde_json::to_value(&req.messages).map_err(|e| LmError::Other(e.to_string()))?);
+    /// The request body sent to the provider, borrowing from the request (no copy of the
+    /// prompt).
+    pub fn body<'a>(&'a self, req: &'a LmRequest) -> Result<Body<'a>, LmError> {
         let reasoning = self.provider == "openai" && is_reasoning_model(&self.api_model);
-        if let Some(t) = req.temperature {
-            if reasoning && t != 1.0 {
-                return Err(LmError::Config(format!(
-                    "{} is a reasoning model: it only accepts temperature=1.0 or none (got {t}), as in DSPy",
-                    self.model
-                )));
-            }
-            body.insert("temperature".into(), json!(t));
+        if let Some(t) = req.temperature.filter(|t| reasoning && *t != 1.0) {
+            return Err(LmError::Config(format!("{} is a reasoning model: it only accepts temperature=1.0 or none (got {t}), as in DSPy", self.model)));
         }
-        if let Some(m) = req.max_tokens {
-            body.insert(if reasoning { "max_completion_tokens" } else { "max_tokens" }.into(), json!(m));
-        }
-        if let Some(n) = req.n.filter(|n| *n != 1) {
-            body.insert("n".into(), json!(n));
-        }
-        if !req.stop.is_empty() {
-            body.insert("stop".into(), json!(req.stop));
-        }
-        if let Some(s) = req.seed {
-            body.insert("seed".into(), json!(s));
-        }
-        if let Some(rf) = &req.response_format {
-            body.insert("response_format".into(), rf.clone());
-        }
-        for (k, v) in &req.extra {
-            body.insert(k.clone(), v.clone());
-        }
-        Ok(Value::Object(body))
+        Ok(Body {
+            model: &self.api_model,
+            messages: &req.messages,
+            temperature: req.temperature,
+            max_tokens: req.max_tokens.filter(|_| !reasoning),
+            max_completion_tokens: req.max_tokens.filter(|_| reasoning),
+            n: req.n.filter(|n| *n != 1),
+            stop: &req.stop,
+            seed: req.seed,
+            response_format: req.response_format.as_ref(),
+            extra: &req.extra,
+        })
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<LmResponse, LmError> {
-        let v: Value = serde_json::from_slice(body).map_err(|e| LmError::Transport {
+        let r: WireResponse = serde_json::from_slice(body).map_err(|e| LmError::Transport {
             model: self.model.clone(),
-            message: format!("the server's reply is not JSON ({e}): {}", String::from_utf8_lossy(&body[..body.len().min(200)])),
+            message: format!("the server's reply is not a chat completion ({e}): {}", String::from_utf8_lossy(&body[..body.len().min(200)])),
         })?;
-        let choices = v["choices"]
-            .as_array()
-            .ok_or_else(|| LmError::Transport { model: self.model.clone(), message: format!("the reply has no `choices`: {v}") })?;
-        let choices: Vec<Choice> = choices
-            .iter()
-            .map(|c| Choice {
-                text: c["message"]["content"].as_str().or_else(|| c["text"].as_str()).unwrap_or_default().to_string(),
-                finish_reason: c["finish_reason"].as_str().map(str::to_string),
-            })
+        let choices: Vec<Choice> = r
+            .choices
+            .into_iter()
+            .map(|c| Choice { text: c.message.and_then(|m| m.content).or(c.text).unwrap_or_default(), finish_reason: c.finish_reason })
             .collect();
-        let u = &v["usage"];
-        let prompt = u["prompt_tokens"].as_u64().unwrap_or(0);
-        let completion = u["completion_tokens"].as_u64().unwrap_or(0);
+        let u = r.usage.unwrap_or_default();
         let cost = if self.local {
             0.0
         } else {
-            price_per_million(&self.model).map(|(i, o)| (prompt as f64 * i + completion as f64 * o) / 1e6).unwrap_or(0.0)
+            price_per_million(&self.model).map(|(i, o)| (u.prompt_tokens as f64 * i + u.completion_tokens as f64 * o) / 1e6).unwrap_or(0.0)
         };
-        let usage = Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: u["total_tokens"].as_u64().unwrap_or(prompt + completion),
-            cost,
-            calls: 1,
-        };
-        Ok(LmResponse { choices, usage, model: v["model"].as_str().unwrap_or(&self.api_model).to_string(), cache_hit: false })
+        let total = u.total_tokens.unwrap_or(u.prompt_tokens + u.completion_tokens);
+        let usage = Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: total, cost, calls: 1 };
+        Ok(LmResponse { choices, usage, model: r.model.unwrap_or_else(|| self.api_model.clone()), cache_hit: false })
     }
 
     fn error_for(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> LmError {
@@ -206,8 +236,16 @@ impl LM for OpenAIClient {
     }
 
     async fn call(&self, request: LmRequest) -> Result<LmResponse, LmError> {
-        let body = self.body(&request)?;
-        let mut rb = self.http.post(format!("{}/chat/completions", self.api_base)).timeout(self.timeout).json(&body);
+        // sized once: the prompt dominates the body, plus escapes and the envelope
+        let size: usize = request.messages.iter().map(|m| m.content.len() + 32).sum::<usize>() * 9 / 8 + 256;
+        let mut body = Vec::with_capacity(size);
+        serde_json::to_writer(&mut body, &self.body(&request)?).map_err(|e| LmError::Other(format!("cannot encode the request: {e}")))?;
+        let mut rb = self
+            .http
+            .post(self.endpoint.clone())
+            .timeout(self.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(k) = &self.api_key {
             rb = rb.bearer_auth(k);
         }
@@ -266,10 +304,12 @@ mod tests {
     #[test]
     fn reasoning_models_get_max_completion_tokens() {
         let c = OpenAIClient::new("openai/o3-mini", Some("http://127.0.0.1:1/v1"), Some("k"), Duration::from_secs(1)).unwrap();
-        let body = c.body(&LmRequest::new(vec![]).max_tokens(20000)).unwrap();
+        let req = LmRequest::new(vec![]).max_tokens(20000);
+        let body = serde_json::to_value(c.body(&req).unwrap()).unwrap();
         assert_eq!(body["max_completion_tokens"], 20000);
         assert!(body.get("max_tokens").is_none());
-        assert!(c.body(&LmRequest::new(vec![]).temperature(0.0)).unwrap_err().to_string().contains("reasoning model"));
+        let req = LmRequest::new(vec![]).temperature(0.0);
+        assert!(c.body(&req).unwrap_err().to_string().contains("reasoning model"));
         assert!(!format!("{c:?}").contains("\"k\""));
     }
 }

@@ -142,7 +142,7 @@ impl Predict {
             temperature = Some(0.7); // DSPy: several samples need some temperature
         }
         LmRequest {
-            messages,
+            messages: Arc::new(messages),
             temperature,
             max_tokens: c.max_tokens,
             n: c.n,
@@ -203,14 +203,17 @@ impl Predict {
         let mut prediction = Prediction::from_completions(outputs);
         prediction.usage = response.usage;
         prediction.usage.calls = prediction.usage.calls.max(1);
-        let recorded_inputs: Map<String, Value> =
-            self.signature.input_fields().filter_map(|f| inputs.get(&f.name).map(|v| (f.name.clone(), v.clone()))).collect();
-        trace::record(trace::TraceStep {
-            predictor_id: self.id,
-            inputs: Example::from_map(recorded_inputs),
-            outputs: prediction.clone(),
-            usage: prediction.usage,
-        });
+        trace::add_usage(lm.model(), prediction.usage);
+        if trace::is_active() {
+            let recorded_inputs: Map<String, Value> =
+                self.signature.input_fields().filter_map(|f| inputs.get(&f.name).map(|v| (f.name.clone(), v.clone()))).collect();
+            trace::record(trace::TraceStep {
+                predictor_id: self.id,
+                inputs: Example::from_map(recorded_inputs),
+                outputs: prediction.clone(),
+                usage: prediction.usage,
+            });
+        }
         Ok(prediction)
     }
 }
