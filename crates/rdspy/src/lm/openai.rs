@@ -162,7 +162,10 @@ impl OpenAIClient {
     pub fn body<'a>(&'a self, req: &'a LmRequest) -> Result<Body<'a>, LmError> {
         let reasoning = self.provider == "openai" && is_reasoning_model(&self.api_model);
         if let Some(t) = req.temperature.filter(|t| reasoning && *t != 1.0) {
-            return Err(LmError::Config(format!("{} is a reasoning model: it only accepts temperature=1.0 or none (got {t}), as in DSPy", self.model)));
+            return Err(LmError::Config(format!(
+                "{} is a reasoning model: it only accepts temperature=1.0 or none (got {t}), as in DSPy",
+                self.model
+            )));
         }
         Ok(Body {
             model: &self.api_model,
@@ -181,7 +184,10 @@ impl OpenAIClient {
     fn parse_response(&self, body: &[u8]) -> Result<LmResponse, LmError> {
         let r: WireResponse = serde_json::from_slice(body).map_err(|e| LmError::Transport {
             model: self.model.clone(),
-            message: format!("the server's reply is not a chat completion ({e}): {}", String::from_utf8_lossy(&body[..body.len().min(200)])),
+            message: format!(
+                "the server's reply is not a chat completion ({e}): {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ),
         })?;
         let choices: Vec<Choice> = r
             .choices
