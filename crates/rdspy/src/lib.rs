@@ -19,6 +19,7 @@
 //! is a layer around an LM, not a flag inside it.
 
 pub mod adapter;
+pub mod data;
 pub mod embed;
 mod error;
 pub mod lm;
