@@ -22,6 +22,7 @@ pub mod adapter;
 pub mod data;
 pub mod embed;
 mod error;
+pub mod evaluate;
 pub mod lm;
 pub mod predict;
 pub mod primitives;
