@@ -26,21 +26,28 @@ pub fn output_fields(system: &str) -> Vec<OutputField> {
     out
 }
 
-/// The type text up to the `)` that closes `(`, skipping brackets and quotes.
-fn balanced_type(s: &str) -> String {
+/// Byte offsets of the characters of `s` that stand outside brackets and quotes.
+fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let (mut depth, mut quote) = (0i32, None::<char>);
-    for (i, c) in s.char_indices() {
+    s.char_indices().filter(move |&(_, c)| {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
+            (Some(_), _) => return false,
             (None, '\'' | '"') => quote = Some(c),
             (None, '[') => depth += 1,
             (None, ']') => depth -= 1,
-            (None, ')') if depth == 0 => return s[..i].to_string(),
-            _ => {}
+            _ => return depth == 0,
         }
+        false
+    })
+}
+
+/// The type text up to the `)` that closes `(`.
+fn balanced_type(s: &str) -> String {
+    match top_level(s).find(|&(_, c)| c == ')') {
+        Some((i, _)) => s[..i].to_string(),
+        None => s.to_string(),
     }
-    s.to_string()
 }
 
 fn fnv(s: &str) -> u64 {
@@ -49,20 +56,11 @@ fn fnv(s: &str) -> u64 {
 
 /// Split `a, b[c, d], e` at top-level commas.
 fn top_level_args(s: &str) -> Vec<&str> {
-    let (mut depth, mut quote, mut start, mut out) = (0i32, None::<char>, 0, Vec::new());
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '[') => depth += 1,
-            (None, ']') => depth -= 1,
-            (None, ',') if depth == 0 => {
-                out.push(s[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, _) in top_level(s).filter(|&(_, c)| c == ',') {
+        out.push(s[start..i].trim());
+        start = i + 1;
     }
     out.push(s[start..].trim());
     out

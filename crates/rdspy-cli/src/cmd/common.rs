@@ -49,6 +49,27 @@ impl ProgramArgs {
     }
 }
 
+/// `[--demos demos.jsonl] --input key=value ...`
+#[derive(clap::Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Demos as JSONL (one JSON object per line, keys = field names).
+    #[arg(long)]
+    pub demos: Option<std::path::PathBuf>,
+    /// An input value, `key=value` (repeat per input; JSON for non-str fields).
+    #[arg(long = "input", short = 'i')]
+    pub inputs: Vec<String>,
+}
+
+impl InputArgs {
+    /// Load the demos into `predictor` and return the parsed inputs.
+    pub fn apply(&self, predictor: &mut Predict) -> Result<Map<String, Value>> {
+        if let Some(path) = &self.demos {
+            predictor.demos = read_demos(path)?;
+        }
+        parse_inputs(predictor.signature(), &self.inputs)
+    }
+}
+
 /// Parse `--input key=value` pairs against the signature: text for `str` fields, JSON for others.
 pub fn parse_inputs(sig: &Signature, pairs: &[String]) -> Result<Map<String, Value>> {
     let names = sig.input_names().join(", ");

@@ -1,8 +1,7 @@
 //! `rdspy inspect`: the exact messages a program would send, without calling an LM.
 
-use super::common::{parse_inputs, read_demos, ProgramArgs};
+use super::common::{InputArgs, ProgramArgs};
 use anyhow::Result;
-use std::path::PathBuf;
 
 /// Arguments of `rdspy inspect`.
 #[derive(clap::Args, Debug)]
@@ -12,12 +11,8 @@ use std::path::PathBuf;
 pub struct Args {
     #[command(flatten)]
     pub program: ProgramArgs,
-    /// Demos as JSONL (one JSON object per line, keys = field names).
-    #[arg(long)]
-    pub demos: Option<PathBuf>,
-    /// An input value, `key=value` (repeat per input; JSON for non-str fields).
-    #[arg(long = "input", short = 'i')]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Print the message list as JSON, exactly as it would be sent.
     #[arg(long)]
     pub json: bool,
@@ -26,10 +21,7 @@ pub struct Args {
 /// Run the subcommand.
 pub fn run(args: Args) -> Result<()> {
     let mut predictor = args.program.predictor()?;
-    if let Some(path) = &args.demos {
-        predictor.demos = read_demos(path)?;
-    }
-    let inputs = parse_inputs(predictor.signature(), &args.inputs)?;
+    let inputs = args.inputs.apply(&mut predictor)?;
     let messages = predictor.preview(&inputs);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&messages)?);

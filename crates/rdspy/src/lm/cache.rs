@@ -199,13 +199,5 @@ impl LM for Cache {
         Ok(resp)
     }
 
-    fn dump_state(&self) -> Option<Value> {
-        self.inner.dump_state()
-    }
-    fn is_local(&self) -> bool {
-        self.inner.is_local()
-    }
-    fn usage(&self) -> Option<Usage> {
-        self.inner.usage()
-    }
+    delegate_lm_info!();
 }

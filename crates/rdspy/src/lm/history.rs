@@ -176,18 +176,10 @@ impl LM for History {
         result
     }
 
-    fn dump_state(&self) -> Option<serde_json::Value> {
-        self.inner.dump_state()
-    }
-    fn is_local(&self) -> bool {
-        self.inner.is_local()
-    }
-    fn usage(&self) -> Option<Usage> {
-        self.inner.usage()
-    }
     fn history(&self) -> Option<Arc<HistoryLog>> {
         Some(self.log.clone())
     }
+    delegate_lm_info!(history);
 }
 
 #[cfg(test)]

@@ -4,6 +4,35 @@
 //! usage accounting and history are separate layers that wrap any `LM` (the embedded model
 //! included), instead of `if` branches inside the client.
 
+/// Forward the informational `LM` methods (state, locality, usage, history) of a layer to its
+/// `inner` LM, so each layer only writes what it changes.
+macro_rules! delegate_lm_info {
+    ($($skip:ident),*) => {
+        fn dump_state(&self) -> Option<serde_json::Value> {
+            self.inner.dump_state()
+        }
+        fn is_local(&self) -> bool {
+            self.inner.is_local()
+        }
+        delegate_lm_info!(@usage $($skip)*);
+        delegate_lm_info!(@history $($skip)*);
+    };
+    (@usage usage $($rest:ident)*) => {};
+    (@usage $first:ident $($rest:ident)*) => { delegate_lm_info!(@usage $($rest)*); };
+    (@usage) => {
+        fn usage(&self) -> Option<$crate::lm::Usage> {
+            self.inner.usage()
+        }
+    };
+    (@history history $($rest:ident)*) => {};
+    (@history $first:ident $($rest:ident)*) => { delegate_lm_info!(@history $($rest)*); };
+    (@history) => {
+        fn history(&self) -> Option<std::sync::Arc<$crate::lm::HistoryLog>> {
+            self.inner.history()
+        }
+    };
+}
+
 mod builder;
 mod cache;
 mod history;

@@ -1,6 +1,6 @@
 //! Retry layer: exponential backoff with jitter on 429, 5xx, connection errors and timeouts.
 
-use super::{LmError, LmRequest, LmResponse, SharedLM, Usage, LM};
+use super::{LmError, LmRequest, LmResponse, SharedLM, LM};
 use rand::Rng;
 use std::time::Duration;
 
@@ -56,13 +56,5 @@ impl LM for Retry {
             }
         }
     }
-    fn dump_state(&self) -> Option<serde_json::Value> {
-        self.inner.dump_state()
-    }
-    fn is_local(&self) -> bool {
-        self.inner.is_local()
-    }
-    fn usage(&self) -> Option<Usage> {
-        self.inner.usage()
-    }
+    delegate_lm_info!();
 }

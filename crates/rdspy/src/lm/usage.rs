@@ -87,15 +87,10 @@ impl LM for UsageTracker {
         *self.total.lock().unwrap_or_else(|e| e.into_inner()) += resp.usage;
         Ok(resp)
     }
-    fn dump_state(&self) -> Option<serde_json::Value> {
-        self.inner.dump_state()
-    }
-    fn is_local(&self) -> bool {
-        self.inner.is_local()
-    }
     fn usage(&self) -> Option<Usage> {
         Some(self.total())
     }
+    delegate_lm_info!(usage);
 }
 
 #[cfg(test)]

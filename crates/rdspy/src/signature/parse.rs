@@ -264,25 +264,22 @@ impl Parser<'_> {
     }
 
     fn type_args(&mut self) -> Result<Vec<TypeSpec>, SignatureError> {
-        let mut out = vec![self.type_expr()?];
-        while self.eat(',') {
-            self.skip_ws();
-            if self.peek() == Some(']') {
-                break;
-            }
-            out.push(self.type_expr()?);
-        }
-        Ok(out)
+        self.comma_list(Parser::type_expr)
     }
 
     fn literal_args(&mut self) -> Result<Vec<LiteralValue>, SignatureError> {
-        let mut out = vec![self.literal()?];
+        self.comma_list(Parser::literal)
+    }
+
+    /// `item (',' item)* ','?` up to a closing `]` (left for the caller to eat).
+    fn comma_list<T>(&mut self, item: fn(&mut Self) -> Result<T, SignatureError>) -> Result<Vec<T>, SignatureError> {
+        let mut out = vec![item(self)?];
         while self.eat(',') {
             self.skip_ws();
             if self.peek() == Some(']') {
                 break;
             }
-            out.push(self.literal()?);
+            out.push(item(self)?);
         }
         Ok(out)
     }
