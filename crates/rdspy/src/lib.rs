@@ -24,6 +24,7 @@ pub mod embed;
 mod error;
 pub mod evaluate;
 pub mod lm;
+pub mod optimize;
 pub mod predict;
 pub mod primitives;
 pub mod save;

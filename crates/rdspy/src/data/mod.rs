@@ -20,4 +20,4 @@ mod load;
 mod split;
 
 pub use load::{load, Load};
-pub use split::{sample, shuffle, split};
+pub use split::{rng_for, sample, shuffle, split};

@@ -14,6 +14,11 @@ pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
+/// The seeded PRNG (ChaCha8) that rdspy's optimizers use, for code that wants the same draws.
+pub fn rng_for(seed: u64) -> ChaCha8Rng {
+    rng(seed)
+}
+
 /// A shuffled copy of `examples` (deterministic for a seed).
 ///
 /// ```
