@@ -20,6 +20,10 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Run a program (a signature or a saved program.json) on one input.
     Run(cmd::run::Args),
+    /// Score a program on a dataset with a metric.
+    Eval(cmd::eval::Args),
+    /// Optimize a program's demos on a training set and save it.
+    Compile(cmd::compile::Args),
     /// Fetch or list the embedded models' weights.
     Models(cmd::models::Args),
     /// Serve an embedded model over an OpenAI-compatible HTTP API.
@@ -34,6 +38,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Compile(a) => cmd::compile::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::ServeModel(a) => cmd::serve_model::run(a),
         Command::MockServer(a) => cmd::mock_server::run(a),

@@ -108,6 +108,8 @@ impl Evaluate {
                 }
             };
             for (m, x) in u {
+                // Each task counted its own usage; pass it on to any enclosing `track_usage`.
+                crate::trace::add_usage(&m, x);
                 *usage.entry(m).or_insert_with(crate::lm::Usage::default) += x;
             }
             let result = match outcome {

@@ -26,6 +26,7 @@ mod bootstrap;
 mod ensemble;
 mod labeled;
 mod random_search;
+pub mod report;
 
 pub use bootstrap::BootstrapFewShot;
 pub use ensemble::{majority, Ensemble, Ensembled};

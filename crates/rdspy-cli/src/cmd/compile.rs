@@ -1,0 +1,184 @@
+//! `rdspy compile`: optimize a program's demos on a training set and save it.
+
+use super::common::LmArgs;
+use super::program::{build_lm, CliProgram, ProgramSource};
+use anyhow::{bail, Result};
+use rdspy::evaluate::{metric_by_name, Evaluate, SharedMetric};
+use rdspy::optimize::{BootstrapFewShot, BootstrapFewShotWithRandomSearch, LabeledFewShot, Optimizer};
+use rdspy::Example;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `rdspy compile`.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  rdspy compile --lm local/qwen2.5-0.5b -s \"sentence -> label: Literal['positive', 'negative']\" \\\n      --optimizer bootstrap --train data/sst2/train.jsonl --val data/sst2/dev.jsonl --metric exact_match:label --out program.json --report report.html\n  rdspy compile --program program.json --lm openai/gpt-4o-mini --optimizer random-search --train train.jsonl --metric f1 --out better.json --seed 3"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub program: ProgramSource,
+    #[command(flatten)]
+    pub lm: LmArgs,
+    /// labeled (LabeledFewShot), bootstrap (BootstrapFewShot) or random-search (BootstrapFewShotWithRandomSearch).
+    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search"])]
+    pub optimizer: String,
+    /// Training examples (.jsonl, .json or .csv).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Validation examples, for scoring candidates and the before/after report (default: the trainset).
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Only the first N validation examples.
+    #[arg(long)]
+    pub val_limit: Option<usize>,
+    /// The metric: exact_match, f1 or passage_match, optionally `:field`.
+    #[arg(long, default_value = "exact_match")]
+    pub metric: String,
+    /// Where to save the compiled program (DSPy's program JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write a self-contained HTML compile report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Bootstrapped demos per predictor (labeled: demos per predictor). DSPy's default is 4 (labeled 16).
+    #[arg(long)]
+    pub max_demos: Option<usize>,
+    /// Total demos per predictor for bootstrap/random-search (DSPy's default 16).
+    #[arg(long, default_value_t = 16)]
+    pub max_labeled: usize,
+    /// Random-search candidates after the three fixed ones (DSPy's default 16).
+    #[arg(long, default_value_t = 16)]
+    pub candidates: usize,
+    /// Attempts per training example when bootstrapping.
+    #[arg(long, default_value_t = 1)]
+    pub max_rounds: usize,
+    /// Seed of every random choice (same seed, same LM replies → same program).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Examples evaluated at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Failures tolerated (per bootstrap / per evaluation).
+    #[arg(long, default_value_t = 10)]
+    pub max_errors: usize,
+    /// Skip scoring the program before and after on the valset.
+    #[arg(long)]
+    pub no_eval: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print `{"before", "after", "n", "usage"}` as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run the subcommand.
+pub fn run(args: Args) -> Result<()> {
+    let mut student = args.program.build()?;
+    let metric = metric_by_name(&args.metric)?;
+    let field = args.metric.split_once(':').map(|(_, f)| f).unwrap_or("answer");
+    let keys = args.program.input_keys(&student);
+    let loader = rdspy::data::Load::new(&keys).require([field]);
+    let train = loader.file(&args.train)?;
+    if train.is_empty() {
+        bail!("{}: the training set is empty", args.train.display());
+    }
+    let mut val = match &args.val {
+        Some(p) => loader.file(p)?,
+        None => train.clone(),
+    };
+    if let Some(n) = args.val_limit {
+        val.truncate(n);
+    }
+    let lm = build_lm(&args.lm)?;
+    student.predictor_mut().lm = Some(lm.clone());
+    let rt = tokio::runtime::Runtime::new()?;
+    let started = std::time::Instant::now();
+    let (outcome, usage) = rt.block_on(rdspy::trace::track_usage(compile(&args, &student, &train, &val, metric.clone())));
+    let (compiled, candidates) = outcome?;
+    let evaluate =
+        Evaluate::with_shared(val.clone(), metric).num_threads(args.concurrency).max_errors(args.max_errors).display_progress(!args.quiet);
+    let (before, after) = if args.no_eval {
+        (None, None)
+    } else {
+        let b = rt.block_on(evaluate.run(Arc::new(super::program::reset(&student))))?;
+        let a = rt.block_on(evaluate.run(Arc::new(compiled.clone())))?;
+        (Some(b.score), Some(a.score))
+    };
+    let mut saved = compiled.clone();
+    // The LM is a run-time choice (`--lm`), not part of the program file.
+    saved.predictor_mut().lm = None;
+    rdspy::save::save(&saved, &args.out)?;
+    let secs = started.elapsed().as_secs_f64();
+    let mut total = rdspy::lm::Usage::default();
+    for u in usage.values() {
+        total += *u;
+    }
+    if let Some(path) = &args.report {
+        let report = rdspy::optimize::report::Report {
+            optimizer: args.optimizer.clone(),
+            model: args.lm.lm.clone(),
+            metric: args.metric.clone(),
+            train_size: train.len(),
+            val_size: val.len(),
+            baseline: before,
+            final_score: after,
+            candidates,
+            usage: usage.clone(),
+            seconds: secs,
+        };
+        rdspy::optimize::report::write(&report, &compiled, path)?;
+    }
+    let show = |s: Option<f64>| s.map(|s| format!("{s}%")).unwrap_or_else(|| "-".into());
+    if args.json {
+        println!("{}", serde_json::json!({"before": before, "after": after, "n": val.len(), "seconds": secs, "usage": total}));
+    } else {
+        println!(
+            "compiled with {} in {secs:.1}s: before {} after {} on {} validation examples; saved {}",
+            args.optimizer,
+            show(before),
+            show(after),
+            val.len(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+type Candidates = Vec<rdspy::optimize::Candidate>;
+
+async fn compile(
+    args: &Args,
+    student: &CliProgram,
+    train: &[Example],
+    val: &[Example],
+    metric: SharedMetric,
+) -> rdspy::Result<(CliProgram, Candidates)> {
+    let bootstrap = BootstrapFewShot {
+        metric: Some(metric),
+        max_bootstrapped_demos: args.max_demos.unwrap_or(4),
+        max_labeled_demos: args.max_labeled,
+        max_rounds: args.max_rounds,
+        max_errors: args.max_errors,
+        seed: args.seed,
+        ..BootstrapFewShot::default()
+    };
+    match args.optimizer.as_str() {
+        "labeled" => {
+            let opt = LabeledFewShot { k: args.max_demos.unwrap_or(16), sample: true, seed: args.seed };
+            Ok((opt.compile(student, train, None).await?, vec![]))
+        }
+        "bootstrap" => Ok((bootstrap.compile(student, train, None).await?, vec![])),
+        _ => {
+            let rs = BootstrapFewShotWithRandomSearch {
+                bootstrap,
+                num_candidate_programs: args.candidates,
+                num_threads: args.concurrency,
+                stop_at_score: None,
+                labeled_sample: true,
+                display_progress: !args.quiet,
+            };
+            rs.compile_with_candidates(student, train, Some(val)).await
+        }
+    }
+}

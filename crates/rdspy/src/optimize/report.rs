@@ -1,0 +1,205 @@
+//! The compile report: one self-contained HTML file (inline CSS and SVG, no scripts, no network
+//! fetches) with the scores before and after, every candidate, the chosen demos and
+//! instructions per predictor, token usage, wall time and each predictor's final prompt.
+
+use super::Candidate;
+use crate::lm::Usage;
+use crate::predict::Predictors;
+use crate::{Error, Result};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What a compile did, for [`write`].
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The optimizer's name.
+    pub optimizer: String,
+    /// The LM the program ran on.
+    pub model: String,
+    /// The metric's name.
+    pub metric: String,
+    /// Training examples.
+    pub train_size: usize,
+    /// Validation examples.
+    pub val_size: usize,
+    /// Validation score of the zero-shot program (0–100).
+    pub baseline: Option<f64>,
+    /// Validation score of the compiled program.
+    pub final_score: Option<f64>,
+    /// Candidates tried, in order (random search).
+    pub candidates: Vec<Candidate>,
+    /// LM usage of the compile, per model.
+    pub usage: BTreeMap<String, Usage>,
+    /// Wall time of the whole command.
+    pub seconds: f64,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn score(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.2}%")).unwrap_or_else(|| "not measured".into())
+}
+
+/// An SVG line plot of candidate scores (and the running best) over trials.
+fn plot(candidates: &[Candidate]) -> String {
+    if candidates.is_empty() {
+        return "<p>This optimizer does not try candidates; see the scores above.</p>".into();
+    }
+    let (w, h, pad) = (640.0, 240.0, 36.0);
+    let n = candidates.len().max(2) as f64 - 1.0;
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / n;
+    let y = |s: f64| h - pad - (h - 2.0 * pad) * s.clamp(0.0, 100.0) / 100.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"score over trials\">"
+    );
+    for t in [0.0, 25.0, 50.0, 75.0, 100.0] {
+        let _ = write!(
+            svg,
+            "<line x1=\"{pad}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"4\" y=\"{:.1}\" font-size=\"10\">{t}</text>",
+            w - pad,
+            y(t),
+            y(t),
+            y(t) + 3.0
+        );
+    }
+    let pts: Vec<String> = candidates.iter().enumerate().map(|(i, c)| format!("{:.1},{:.1}", x(i), y(c.score))).collect();
+    let mut best = f64::MIN;
+    let best_pts: Vec<String> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            best = best.max(c.score);
+            format!("{:.1},{:.1}", x(i), y(best))
+        })
+        .collect();
+    let _ = write!(svg, "<polyline fill=\"none\" stroke=\"#bbb\" stroke-dasharray=\"4 3\" points=\"{}\"/>", best_pts.join(" "));
+    let _ = write!(svg, "<polyline fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2\" points=\"{}\"/>", pts.join(" "));
+    for (i, c) in candidates.iter().enumerate() {
+        let _ = write!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"#2563eb\"><title>seed {} · {:.2}%</title></circle><text x=\"{:.1}\" y=\"{}\" font-size=\"9\" text-anchor=\"middle\">{}</text>",
+            x(i),
+            y(c.score),
+            c.seed,
+            c.score,
+            x(i),
+            h - pad + 14.0,
+            c.seed
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">candidate seed (blue: score, dashed: best so far)</text></svg>",
+        w / 2.0,
+        h - 4.0
+    );
+    svg
+}
+
+/// Render the report as HTML.
+pub fn render(report: &Report, program: &impl Predictors) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>rdspy compile report</title><style>\
+body{{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:24px auto;padding:0 16px;color:#111}}\
+table{{border-collapse:collapse;margin:8px 0}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}\
+pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;max-height:480px;overflow:auto}}\
+.big{{font-size:28px;font-weight:600}}.best{{background:#ecfdf5}}</style></head><body>\
+<h1>rdspy compile report</h1>"
+    );
+    let delta = match (report.baseline, report.final_score) {
+        (Some(b), Some(a)) => format!(" ({:+.2} points)", a - b),
+        _ => String::new(),
+    };
+    let _ = write!(
+        h,
+        "<p class=\"big\">{} → {}{}</p><table><tr><th>optimizer</th><td>{}</td></tr><tr><th>model</th><td>{}</td></tr>\
+<tr><th>metric</th><td>{}</td></tr><tr><th>train / validation examples</th><td>{} / {}</td></tr><tr><th>wall time</th><td>{:.1} s</td></tr></table>",
+        score(report.baseline),
+        score(report.final_score),
+        delta,
+        esc(&report.optimizer),
+        esc(&report.model),
+        esc(&report.metric),
+        report.train_size,
+        report.val_size,
+        report.seconds
+    );
+    h.push_str("<h2>Token usage (compile phase)</h2><table><tr><th>model</th><th>calls</th><th>prompt</th><th>completion</th><th>total</th><th>cost (USD)</th></tr>");
+    for (m, u) in &report.usage {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td></tr>",
+            esc(m),
+            u.calls,
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.total_tokens,
+            u.cost
+        );
+    }
+    h.push_str("</table><h2>Candidates</h2>");
+    h.push_str(&plot(&report.candidates));
+    if !report.candidates.is_empty() {
+        let best = report.candidates.iter().map(|c| c.score).fold(f64::MIN, f64::max);
+        let mut marked = false;
+        h.push_str("<table><tr><th>#</th><th>seed</th><th>score</th><th>demos per predictor</th></tr>");
+        for (i, c) in report.candidates.iter().enumerate() {
+            let is_best = !marked && c.score == best;
+            marked |= is_best;
+            let demos: Vec<String> = c.demos.iter().map(|(n, d)| format!("{}: {}", esc(n), d.len())).collect();
+            let _ = write!(
+                h,
+                "<tr{}><td>{i}</td><td>{}</td><td>{:.2}%</td><td>{}</td></tr>",
+                if is_best { " class=\"best\"" } else { "" },
+                c.seed,
+                c.score,
+                demos.join(", ")
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("<h2>Compiled predictors</h2>");
+    for (name, p) in program.named_predictors() {
+        let _ = write!(
+            h,
+            "<h3>{}</h3><p><b>Instructions:</b> {}</p><p><b>Demos ({}):</b></p><table>",
+            esc(&name),
+            esc(p.signature().instructions()),
+            p.demos.len()
+        );
+        for d in &p.demos {
+            let fields: Vec<String> = d.iter().map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&text(v)))).collect();
+            let _ = write!(h, "<tr><td>{}</td></tr>", fields.join("<br>"));
+        }
+        h.push_str("</table><p><b>Final prompt</b> (inputs shown as placeholders):</p>");
+        let inputs: Map<String, Value> =
+            p.signature().input_fields().map(|f| (f.name.clone(), Value::String(format!("{{{}}}", f.name)))).collect();
+        for m in p.preview(&inputs) {
+            let _ = write!(h, "<p><i>{}</i></p><pre>{}</pre>", esc(&m.role), esc(&m.content));
+        }
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Write the report atomically.
+pub fn write(report: &Report, program: &impl Predictors, path: impl AsRef<Path>) -> Result<()> {
+    let html = render(report, program);
+    crate::save::write_atomic(path.as_ref(), html.as_bytes()).map_err(|e| match e {
+        Error::Io { .. } => e,
+        other => Error::Other(format!("writing the compile report: {other}")),
+    })
+}
