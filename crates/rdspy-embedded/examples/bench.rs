@@ -115,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Evaluation: JSONAdapter + grammar (zero-shot and 3 demos).
     let json = JSONAdapter::default();
-    for (label_, d) in [("zero-shot", &[][..]), ("3 demos", &demos[..])] {
+    for (label_, d) in [("zero-shot", &[][..])] {
         let t = Instant::now();
         let (mut parsed, mut correct) = (0, 0);
         for (sentence, label) in rows.iter().take(n) {

@@ -4,7 +4,7 @@
 //! jobs from a channel; callers wait on a oneshot reply. With two cores there is nothing to
 //! gain from parallel contexts, and one context lets consecutive prompts share their KV prefix.
 
-use crate::grammar::grammar_for;
+use crate::grammar::{chat_grammar, grammar_for};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -181,6 +181,15 @@ impl Worker<'_> {
             status: 400,
             message,
         })?;
+        // DSPy's ChatAdapter structure as a grammar (on by default for ChatAdapter prompts; a
+        // 135M model ignores the format zero-shot otherwise). `extra.rdspy_chat_grammar = false` turns it off.
+        let grammar = match grammar {
+            Some(g) => Some(g),
+            None if req.extra.get("rdspy_chat_grammar").and_then(|v| v.as_bool()).unwrap_or(true) => {
+                req.messages.iter().rev().find(|m| m.role == "user").and_then(|m| chat_grammar(&m.content))
+            }
+            None => None,
+        };
         let greedy = req.temperature.is_none_or(|t| t <= 0.0);
         let base_seed = req.seed.unwrap_or_else(|| if greedy { 0 } else { rand::random() });
         let max_tokens = req.max_tokens.unwrap_or(self.opts.default_max_tokens) as usize;

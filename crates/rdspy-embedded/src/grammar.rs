@@ -49,3 +49,100 @@ pub fn grammar_for(response_format: Option<&Value>) -> Result<Option<String>, St
         _ => Ok(None),
     }
 }
+
+/// The sentence DSPy's ChatAdapter ends its last user message with, which names the output
+/// fields in order (and their types when not `str`).
+const CHAT_REQUIREMENTS: &str = "Respond with the corresponding output fields, starting with the field ";
+
+/// A grammar for DSPy's ChatAdapter reply structure, read from the request's last user message:
+/// each output field as `[[ ## name ## ]]\n<value>\n\n` in order, then `[[ ## completed ## ]]`.
+/// `Literal[...]` fields may only take one of their values; `int`/`float`/`bool` fields take a
+/// number or `True`/`False`; other fields take free text without `[`. `None` when the message
+/// is not a ChatAdapter prompt.
+///
+/// ```
+/// let msg = "[[ ## sentence ## ]]\nx\n\nRespond with the corresponding output fields, starting with the field \
+///     `[[ ## sentiment ## ]]` (must be formatted as a valid Python Literal['positive', 'negative']), \
+///     and then ending with the marker for `[[ ## completed ## ]]`.";
+/// let g = rdspy_embedded::chat_grammar(msg).unwrap();
+/// assert!(g.contains(r#"("positive" | "negative")"#));
+/// ```
+pub fn chat_grammar(last_user_message: &str) -> Option<String> {
+    let start = last_user_message.rfind(CHAT_REQUIREMENTS)? + CHAT_REQUIREMENTS.len();
+    let spec = &last_user_message[start..];
+    let end = spec.find("and then ending with the marker for `[[ ## completed ## ]]`")?;
+    let spec = &spec[..end];
+    let mut parts = Vec::new();
+    let mut rest = spec;
+    while let Some(i) = rest.find("`[[ ## ") {
+        let after = &rest[i + 7..];
+        let j = after.find(" ## ]]`")?;
+        let name = &after[..j];
+        let tail = &after[j + 7..];
+        let next = tail.find("`[[ ## ").unwrap_or(tail.len());
+        let ty = &tail[..next];
+        let value = if let Some(k) = ty.find("Literal[") {
+            literal_rule(&ty[k + 8..])?
+        } else if ty.contains("valid Python int") {
+            r#"("-"? [0-9]{1,12})"#.to_string()
+        } else if ty.contains("valid Python float") {
+            r#"("-"? [0-9]{1,12} ("." [0-9]{1,8})?)"#.to_string()
+        } else if ty.contains("valid Python bool") {
+            r#"("True" | "False")"#.to_string()
+        } else {
+            "text".to_string()
+        };
+        parts.push(format!("\"[[ ## {} ## ]]\\n\" {value} \"\\n\\n\"", gbnf_escape(name)));
+        rest = &tail[next..];
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!("root ::= {} \"[[ ## completed ## ]]\"\ntext ::= [^[\\n]{{1,300}}\n", parts.join(" ")))
+}
+
+/// `'a', 'b']...` → `("a" | "b")`; `None` for anything but plain quoted strings.
+fn literal_rule(s: &str) -> Option<String> {
+    let inner = &s[..s.find(']')?];
+    let mut alts = Vec::new();
+    for item in inner.split(", ") {
+        let item = item.trim();
+        let v = item.strip_prefix('\'').and_then(|x| x.strip_suffix('\''))?;
+        if v.contains('\'') || v.contains('\\') {
+            return None;
+        }
+        alts.push(format!("\"{}\"", gbnf_escape(v)));
+    }
+    (!alts.is_empty()).then(|| format!("({})", alts.join(" | ")))
+}
+
+/// Escape text for a GBNF string literal.
+fn gbnf_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '"' => "\\\"".to_string(),
+            '\\' => "\\\\".to_string(),
+            '\n' => "\\n".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_grammar_follows_the_field_list() {
+        let msg = "Respond with the corresponding output fields, starting with the field `[[ ## reasoning ## ]]`, then \
+                   `[[ ## sentiment ## ]]` (must be formatted as a valid Python Literal['positive', 'negative']), then \
+                   `[[ ## n ## ]]` (must be formatted as a valid Python int), and then ending with the marker for `[[ ## completed ## ]]`.";
+        let g = chat_grammar(msg).unwrap();
+        assert_eq!(
+            g,
+            "root ::= \"[[ ## reasoning ## ]]\\n\" text \"\\n\\n\" \"[[ ## sentiment ## ]]\\n\" (\"positive\" | \"negative\") \"\\n\\n\" \
+             \"[[ ## n ## ]]\\n\" (\"-\"? [0-9]{1,12}) \"\\n\\n\" \"[[ ## completed ## ]]\"\ntext ::= [^[\\n]{1,300}\n"
+        );
+        assert!(chat_grammar("just a question").is_none());
+    }
+}

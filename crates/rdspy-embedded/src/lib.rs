@@ -33,7 +33,7 @@ pub mod server;
 #[cfg(feature = "embeddings")]
 pub use embedder::MiniLmEmbedder;
 pub use engine::{CallStats, EngineOptions};
-pub use grammar::{grammar_for, JSON_OBJECT_GBNF};
+pub use grammar::{chat_grammar, grammar_for, JSON_OBJECT_GBNF};
 pub use lm::EmbeddedLM;
 pub use models::{models_dir, resolve_model, KnownModel, KNOWN_MODELS, MINILM_DIR};
 

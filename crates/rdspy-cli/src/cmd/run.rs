@@ -1,26 +1,21 @@
 //! `rdspy run`: run a program on one input and print the prediction.
 
-use super::common::{parse_inputs, read_demos, LmArgs, ProgramArgs};
+use super::common::{InputArgs, LmArgs, ProgramArgs};
 use anyhow::Result;
 use rdspy::predict::Module;
-use std::path::PathBuf;
 
 /// Arguments of `rdspy run`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  rdspy run --lm openai/gpt-4o-mini -s \"question -> answer\" -i question=\"What is 2+2?\"\n  rdspy run --lm openai/mock --api-base http://127.0.0.1:8099/v1 -s \"q -> a: int\" -i q=hi --json"
+    after_help = "Examples:\n  rdspy run --lm local/smollm2-135m -s \"sentence -> sentiment: Literal['positive', 'negative']\" -i sentence=\"a gorgeous, witty film\"\n  rdspy run --lm openai/gpt-4o-mini -s \"question -> answer\" -i question=\"What is 2+2?\"\n  rdspy run --lm openai/mock --api-base http://127.0.0.1:8099/v1 -s \"q -> a: int\" -i q=hi --json"
 )]
 pub struct Args {
     #[command(flatten)]
     pub program: ProgramArgs,
     #[command(flatten)]
     pub lm: LmArgs,
-    /// Demos as JSONL.
-    #[arg(long)]
-    pub demos: Option<PathBuf>,
-    /// An input value, `key=value` (repeat; JSON for non-str fields).
-    #[arg(long = "input", short = 'i')]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Print the prediction as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -29,10 +24,17 @@ pub struct Args {
 /// Run the subcommand.
 pub fn run(args: Args) -> Result<()> {
     let mut predictor = args.program.predictor()?;
-    if let Some(path) = &args.demos {
-        predictor.demos = read_demos(path)?;
+    let inputs = args.inputs.apply(&mut predictor)?;
+    if args.lm.lm.starts_with("local/") {
+        #[cfg(feature = "embedded")]
+        rdspy_embedded::register();
+        #[cfg(not(feature = "embedded"))]
+        anyhow::bail!(
+            "--lm {}: this rdspy binary was built without the embedded model (--no-default-features); \
+             rebuild with the default `embedded` feature, or serve the model elsewhere and use openai/<name> with --api-base",
+            args.lm.lm
+        );
     }
-    let inputs = parse_inputs(predictor.signature(), &args.inputs)?;
     predictor.lm = Some(args.lm.build()?);
     let rt = tokio::runtime::Runtime::new()?;
     let prediction = rt.block_on(predictor.forward(&rdspy::Example::from_map(inputs)))?;
