@@ -52,6 +52,10 @@ pub struct Args {
     /// Attempts per training example when bootstrapping.
     #[arg(long, default_value_t = 1)]
     pub max_rounds: usize,
+    /// Compile directory: progress is journaled here as it goes; running again with the same
+    /// directory (after Ctrl-C or a crash) continues without repeating finished LM calls.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     /// Seed of every random choice (same seed, same LM replies → same program).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -92,9 +96,28 @@ pub fn run(args: Args) -> Result<()> {
     }
     let lm = build_lm(&args.lm)?;
     student.predictor_mut().lm = Some(lm.clone());
+    let checkpoint = match &args.resume {
+        Some(dir) => {
+            let cp = rdspy::optimize::Checkpoint::open(dir)?;
+            let recorded = cp.len();
+            let digest = |xs: &[Example]| rdspy::optimize::checkpoint_key("data", &xs.iter().map(Example::to_json).collect::<Vec<_>>());
+            cp.ensure_config(serde_json::json!({
+                "optimizer": args.optimizer, "seed": args.seed, "metric": args.metric, "max_demos": args.max_demos,
+                "max_labeled": args.max_labeled, "candidates": args.candidates, "max_rounds": args.max_rounds,
+                "program": rdspy::optimize::program_state_of(&student), "model": args.lm.lm,
+                "train": digest(&train), "val": digest(&val),
+            }))?;
+            if recorded > 0 {
+                eprintln!("resuming from {} ({recorded} recorded steps)", cp.path().display());
+            }
+            Some(Arc::new(cp))
+        }
+        None => None,
+    };
     let rt = tokio::runtime::Runtime::new()?;
     let started = std::time::Instant::now();
-    let (outcome, usage) = rt.block_on(rdspy::trace::track_usage(compile(&args, &student, &train, &val, metric.clone())));
+    let (outcome, usage) =
+        rt.block_on(rdspy::trace::track_usage(compile(&args, &student, &train, &val, metric.clone(), checkpoint.clone())));
     let (compiled, candidates) = outcome?;
     let evaluate =
         Evaluate::with_shared(val.clone(), metric).num_threads(args.concurrency).max_errors(args.max_errors).display_progress(!args.quiet);
@@ -153,6 +176,7 @@ async fn compile(
     train: &[Example],
     val: &[Example],
     metric: SharedMetric,
+    checkpoint: Option<Arc<rdspy::optimize::Checkpoint>>,
 ) -> rdspy::Result<(CliProgram, Candidates)> {
     let bootstrap = BootstrapFewShot {
         metric: Some(metric),
@@ -161,7 +185,9 @@ async fn compile(
         max_rounds: args.max_rounds,
         max_errors: args.max_errors,
         seed: args.seed,
-        ..BootstrapFewShot::default()
+        checkpoint,
+        metric_threshold: None,
+        teacher_settings: None,
     };
     match args.optimizer.as_str() {
         "labeled" => {

@@ -29,6 +29,7 @@ pub struct Evaluate {
     display_progress: bool,
     max_errors: usize,
     failure_score: f64,
+    checkpoint: Option<Arc<crate::optimize::Checkpoint>>,
 }
 
 impl Evaluate {
@@ -40,7 +41,7 @@ impl Evaluate {
 
     /// The same with an already shared metric.
     pub fn with_shared(devset: Vec<Example>, metric: SharedMetric) -> Evaluate {
-        Evaluate { devset, metric, num_threads: 16, display_progress: true, max_errors: 10, failure_score: 0.0 }
+        Evaluate { devset, metric, num_threads: 16, display_progress: true, max_errors: 10, failure_score: 0.0, checkpoint: None }
     }
 
     /// How many examples run at once.
@@ -63,6 +64,12 @@ impl Evaluate {
         self.failure_score = s;
         self
     }
+    /// Record every finished example in a compile journal, and replay recorded ones instead of
+    /// calling the LM again (resumable compiles).
+    pub fn checkpoint(mut self, cp: Option<Arc<crate::optimize::Checkpoint>>) -> Self {
+        self.checkpoint = cp;
+        self
+    }
     /// The dev set.
     pub fn devset(&self) -> &[Example] {
         &self.devset
@@ -83,16 +90,34 @@ impl Evaluate {
         );
         let sem = Arc::new(tokio::sync::Semaphore::new(self.num_threads));
         let mut tasks = tokio::task::JoinSet::new();
+        let state = if self.checkpoint.is_some() { crate::optimize::program_state_of(program.as_ref()) } else { serde_json::Value::Null };
         for (i, ex) in self.devset.iter().cloned().enumerate() {
             let (program, metric, sem) = (program.clone(), self.metric.clone(), sem.clone());
+            let recorded = self.checkpoint.as_ref().map(|cp| {
+                let key = crate::optimize::checkpoint_key("eval", &[state.clone(), ex.to_json()]);
+                (cp.clone(), cp.get(&key), key)
+            });
             let task = crate::settings::spawn(async move {
+                if let Some((_, Some(v), _)) = &recorded {
+                    return (i, replay(v), Default::default());
+                }
                 let _permit = sem.acquire_owned().await.map_err(|e| e.to_string());
                 let (out, usage) = crate::trace::track_usage(program.forward(&ex.inputs())).await;
                 let scored = out.map(|p| {
                     let s = metric.score(&ex, &p, None);
                     (p, s)
                 });
-                (i, scored.map_err(|e| e.to_string()), usage)
+                let scored = scored.map_err(|e| e.to_string());
+                if let Some((cp, None, key)) = &recorded {
+                    let v = match &scored {
+                        Ok((p, s)) => serde_json::json!({"prediction": p.to_json(), "score": s}),
+                        Err(e) => serde_json::json!({"error": e}),
+                    };
+                    if let Err(e) = cp.put(key, v) {
+                        tracing::warn!(error = %e, "could not record an evaluated example");
+                    }
+                }
+                (i, scored, usage)
             });
             tasks.spawn(async move { task.await });
         }
@@ -140,4 +165,13 @@ impl Evaluate {
         let score = if n == 0 { 0.0 } else { (100.0 * sum / n as f64 * 100.0).round() / 100.0 };
         Ok(EvaluationResult { score, results, errors, usage })
     }
+}
+
+/// A recorded example result, as the task would have returned it.
+fn replay(v: &serde_json::Value) -> std::result::Result<(crate::Prediction, f64), String> {
+    if let Some(e) = v.get("error").and_then(serde_json::Value::as_str) {
+        return Err(e.to_string());
+    }
+    let p = crate::Prediction::from_json(v["prediction"].clone()).map_err(|e| e.to_string())?;
+    Ok((p, v["score"].as_f64().unwrap_or(0.0)))
 }

@@ -42,6 +42,8 @@ pub struct BootstrapFewShot {
     pub max_errors: usize,
     /// Seed of the labeled sampling and shuffles (DSPy: 0).
     pub seed: u64,
+    /// Journal of finished teacher runs, for resuming (see [`super::Checkpoint`]).
+    pub checkpoint: Option<Arc<super::Checkpoint>>,
 }
 
 impl Default for BootstrapFewShot {
@@ -55,6 +57,7 @@ impl Default for BootstrapFewShot {
             max_rounds: 1,
             max_errors: 10,
             seed: 0,
+            checkpoint: None,
         }
     }
 }
@@ -96,7 +99,7 @@ impl BootstrapFewShot {
                 break;
             }
             for round in 0..self.max_rounds.max(1) {
-                match self.one(teacher, example, round, &names).await {
+                match self.one_recorded(teacher, example, round, &names).await {
                     Ok(Some(demos)) => {
                         for (name, d) in demos {
                             found.traces.entry(name).or_default().push(d);
@@ -119,6 +122,44 @@ impl BootstrapFewShot {
             }
         }
         Ok(found)
+    }
+
+    /// [`Self::one`], replayed from the checkpoint when it was already done.
+    async fn one_recorded<P: Program>(
+        &self,
+        teacher: &P,
+        example: &Example,
+        round: usize,
+        names: &HashMap<u64, String>,
+    ) -> Result<Option<Vec<(String, Example)>>> {
+        let Some(cp) = &self.checkpoint else { return self.one(teacher, example, round, names).await };
+        let threshold = self.metric_threshold.map(Value::from).unwrap_or(Value::Null);
+        let key = super::checkpoint::key(
+            "bootstrap",
+            &[super::checkpoint::program_state(teacher), example.to_json(), Value::from(round), threshold],
+        );
+        if let Some(v) = cp.get(&key) {
+            if let Some(e) = v.get("error").and_then(Value::as_str) {
+                return Err(Error::Other(e.to_string()));
+            }
+            let Some(demos) = v.get("demos").and_then(Value::as_array) else { return Ok(None) };
+            let mut out = Vec::new();
+            for d in demos {
+                let name = d[0].as_str().unwrap_or_default().to_string();
+                out.push((name, Example::from_json(d[1].clone())?));
+            }
+            return Ok(Some(out));
+        }
+        let result = self.one(teacher, example, round, names).await;
+        let record = match &result {
+            Ok(Some(demos)) => {
+                serde_json::json!({"demos": demos.iter().map(|(n, d)| serde_json::json!([n, d.to_json()])).collect::<Vec<_>>()})
+            }
+            Ok(None) => serde_json::json!({"fail": true}),
+            Err(e) => serde_json::json!({"error": e.to_string()}),
+        };
+        cp.put(&key, record)?;
+        result
     }
 
     /// One teacher attempt on one example: `Some(demos)` on success.

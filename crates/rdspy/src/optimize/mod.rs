@@ -23,12 +23,26 @@
 //! ```
 
 mod bootstrap;
+mod checkpoint;
 mod ensemble;
 mod labeled;
 mod random_search;
 pub mod report;
 
 pub use bootstrap::BootstrapFewShot;
+pub use checkpoint::Checkpoint;
+
+/// A journal key from JSON parts (used by [`crate::evaluate::Evaluate`]'s checkpointing).
+#[doc(hidden)]
+pub fn checkpoint_key(kind: &str, parts: &[serde_json::Value]) -> String {
+    checkpoint::key(kind, parts)
+}
+
+/// The parts of a program a recorded run depends on (names, instructions, signatures, demos).
+#[doc(hidden)]
+pub fn program_state_of<P: crate::predict::Predictors + ?Sized>(p: &P) -> serde_json::Value {
+    checkpoint::program_state(p)
+}
 pub use ensemble::{majority, Ensemble, Ensembled};
 pub use labeled::LabeledFewShot;
 pub use random_search::{BootstrapFewShotWithRandomSearch, Candidate};

@@ -88,7 +88,8 @@ impl BootstrapFewShotWithRandomSearch {
         let evaluate = Evaluate::with_shared(val, self.metric())
             .num_threads(self.num_threads)
             .max_errors(self.bootstrap.max_errors)
-            .display_progress(self.display_progress);
+            .display_progress(self.display_progress)
+            .checkpoint(self.bootstrap.checkpoint.clone());
         let mut best: Option<(f64, P)> = None;
         let mut tried = Vec::new();
         for seed in -3..self.num_candidate_programs as i64 {
