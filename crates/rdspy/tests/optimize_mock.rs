@@ -160,3 +160,38 @@ async fn ensemble_majority_over_programs() {
     let ens = Ensemble::new().compile(vec![zero.clone(), zero]);
     assert_eq!(ens.forward(&Example::new().with("question", "7+1?")).await.unwrap().get_str("answer"), Some("7"));
 }
+
+/// Embeds `question: N+1?` as a bump around N, so nearer numbers are more similar.
+struct Bump;
+
+impl rdspy::embed::Embedder for Bump {
+    fn model(&self) -> &str {
+        "test/bump"
+    }
+    fn dim(&self) -> usize {
+        32
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, rdspy::embed::EmbedError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let n: f32 = t.trim_start_matches("question: ").split('+').next().unwrap().parse().unwrap();
+                (0..32).map(|j| (-(j as f32 - n).powi(2) / 4.0).exp()).collect()
+            })
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn knn_few_shot_bootstraps_from_the_nearest_examples() {
+    let adder = Arc::new(Adder::default());
+    let train: Vec<Example> = data(0..16).into_iter().step_by(2).collect();
+    let knn = rdspy::optimize::KNNFewShot::new(2, Arc::new(Bump));
+    let program = knn.compile(&student(adder.clone()), &train).await.unwrap();
+    let q = Example::new().with("question", "7+1?").with_inputs(["question"]);
+    let near: Vec<String> = program.neighbours(&q).await.unwrap().iter().map(|e| e.get_str("question").unwrap().to_string()).collect();
+    assert_eq!(near, ["6+1?", "8+1?"]);
+    let out = program.forward(&q).await.unwrap();
+    assert_eq!(out.get_str("answer"), Some("8"), "two bootstrapped demos make the adder right");
+    assert_eq!(adder.seen.lock().unwrap().last().unwrap().2, 2, "the answering call carried the 2 neighbour demos");
+}

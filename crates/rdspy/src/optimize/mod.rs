@@ -25,6 +25,7 @@
 mod bootstrap;
 mod checkpoint;
 mod ensemble;
+mod knn;
 mod labeled;
 mod random_search;
 pub mod report;
@@ -44,6 +45,7 @@ pub fn program_state_of<P: crate::predict::Predictors + ?Sized>(p: &P) -> serde_
     checkpoint::program_state(p)
 }
 pub use ensemble::{majority, Ensemble, Ensembled};
+pub use knn::{KNNFewShot, KnnProgram};
 pub use labeled::LabeledFewShot;
 pub use random_search::{BootstrapFewShotWithRandomSearch, Candidate};
 
