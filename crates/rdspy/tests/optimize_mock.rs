@@ -9,9 +9,12 @@ use rdspy::predict::{Module, Predict};
 use rdspy::{Example, Signature};
 use std::sync::{Arc, Mutex};
 
+/// (temperature, rollout_id, number of demos) of each request.
+type Seen = Vec<(Option<f64>, Option<u64>, usize)>;
+
 #[derive(Debug, Default)]
 struct Adder {
-    seen: Mutex<Vec<(Option<f64>, Option<u64>, usize)>>,
+    seen: Mutex<Seen>,
     fail_on: Option<i64>,
 }
 

@@ -119,7 +119,7 @@ impl Evaluate {
                 }
                 (i, scored, usage)
             });
-            tasks.spawn(async move { task.await });
+            tasks.spawn(task);
         }
         let mut slots: Vec<Option<ExampleResult>> = vec![None; n];
         let mut usage = std::collections::BTreeMap::new();

@@ -51,7 +51,7 @@ impl Checkpoint {
             let n = lines.len();
             for (i, line) in lines.into_iter().enumerate() {
                 let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-                let complete = good_len + line.len() as u64 + 1 <= total;
+                let complete = good_len + (line.len() as u64) < total;
                 match serde_json::from_str::<Value>(&line) {
                     Ok(Value::Object(o)) if complete && o.contains_key("key") => {
                         if let (Some(k), Some(v)) = (o.get("key").and_then(Value::as_str), o.get("value")) {
@@ -140,6 +140,24 @@ pub(crate) fn key(kind: &str, parts: &[Value]) -> String {
     format!("{kind}/{}", d.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+/// What a program run depends on besides its inputs: each predictor's name, instructions,
+/// signature and demos.
+pub(crate) fn program_state<P: crate::predict::Predictors + ?Sized>(p: &P) -> Value {
+    Value::Array(
+        p.named_predictors()
+            .into_iter()
+            .map(|(n, x)| {
+                json!([
+                    n,
+                    x.signature().instructions(),
+                    crate::save::typed_spec(x.signature()),
+                    x.demos.iter().map(crate::Example::to_json).collect::<Vec<_>>()
+                ])
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,22 +186,4 @@ mod tests {
         assert!(cp.ensure_config(json!({"seed": 2})).unwrap_err().to_string().contains("different compile"));
         std::fs::remove_dir_all(&dir).ok();
     }
-}
-
-/// What a program run depends on besides its inputs: each predictor's name, instructions,
-/// signature and demos.
-pub(crate) fn program_state<P: crate::predict::Predictors + ?Sized>(p: &P) -> Value {
-    Value::Array(
-        p.named_predictors()
-            .into_iter()
-            .map(|(n, x)| {
-                json!([
-                    n,
-                    x.signature().instructions(),
-                    crate::save::typed_spec(x.signature()),
-                    x.demos.iter().map(crate::Example::to_json).collect::<Vec<_>>()
-                ])
-            })
-            .collect(),
-    )
 }

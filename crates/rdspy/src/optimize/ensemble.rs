@@ -10,7 +10,7 @@ use serde_json::Value;
 /// last key of the first prediction (DSPy's last output field).
 pub fn majority(predictions: &[Prediction], field: Option<&str>) -> Option<Prediction> {
     let first = predictions.first()?;
-    let field = field.map(str::to_string).or_else(|| first.as_map().keys().last().cloned())?;
+    let field = field.map(str::to_string).or_else(|| first.as_map().keys().next_back().cloned())?;
     let key = |p: &Prediction| -> Option<String> {
         let v = p.get(&field)?;
         let s = match v {
