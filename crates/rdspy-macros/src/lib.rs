@@ -6,6 +6,8 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
 use syn::{parse_macro_input, Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Lit, LitStr, Meta};
 
+mod module;
+
 /// `#[derive(Signature)]`: see `rdspy::Signature`'s documentation.
 #[proc_macro_derive(Signature, attributes(input, output))]
 pub fn derive_signature(input: TokenStream) -> TokenStream {
@@ -18,6 +20,13 @@ pub fn derive_signature(input: TokenStream) -> TokenStream {
 pub fn derive_signature_type(input: TokenStream) -> TokenStream {
     let ast = parse_macro_input!(input as DeriveInput);
     signature_type_impl(&ast).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// `#[derive(Predictors)]`: see `rdspy::predict::Predictors`'s documentation.
+#[proc_macro_derive(Predictors, attributes(predictors))]
+pub fn derive_predictors(input: TokenStream) -> TokenStream {
+    let ast = parse_macro_input!(input as DeriveInput);
+    module::predictors_impl(&ast).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// The doc comment of an item, lines joined with `\n` (rdspy applies `cleandoc`).

@@ -4,16 +4,24 @@
 //!
 //! * [`Predictors`] walks the program's predictors with DSPy's names (`predict`,
 //!   `generate_answer.predict`, `layers[0]`), so optimizers and save/load reach every predictor.
-//!   [`crate::predictors!`] implements it for a struct in one line.
-//! * [`Module`] adds `forward`.
+//!   `#[derive(Predictors)]` implements it for a struct by walking its fields (mark fields that
+//!   hold no predictors `#[predictors(skip)]`); [`crate::predictors!`] does the same in one line
+//!   for a listed subset of fields.
+//! * [`Module`] adds `forward`, which stays yours: the derive only does the bookkeeping.
+//!
+//! Optimizers are generic over `M: Module + Clone`, so derive `Clone` too.
 //!
 //! ```
 //! use rdspy::predict::{ChainOfThought, Module, Predict, Predictors};
 //! use rdspy::{Example, Prediction, Result};
 //!
-//! #[derive(Clone)]
-//! struct Rag { generate: ChainOfThought, check: Predict }
-//! rdspy::predictors!(Rag { generate, check });
+//! #[derive(Clone, Predictors)]
+//! struct Rag {
+//!     generate: ChainOfThought,
+//!     check: Predict,
+//!     #[predictors(skip)]
+//!     k: usize,
+//! }
 //!
 //! #[async_trait::async_trait]
 //! impl Module for Rag {
@@ -27,6 +35,7 @@
 //! let rag = Rag {
 //!     generate: ChainOfThought::new(rdspy::Signature::parse("question -> answer").unwrap()),
 //!     check: Predict::new(rdspy::Signature::parse("sentence -> ok: bool").unwrap()),
+//!     k: 3,
 //! };
 //! let names: Vec<String> = rag.named_predictors().into_iter().map(|(n, _)| n).collect();
 //! assert_eq!(names, ["generate.predict", "check"]);
@@ -38,6 +47,9 @@ mod predict;
 
 pub use chain_of_thought::ChainOfThought;
 pub use predict::{LmConfig, Predict};
+/// `#[derive(Predictors)]`: implements [`Predictors`] (trait of the same name) from the
+/// struct's fields; see the module documentation.
+pub use rdspy_macros::Predictors;
 
 use crate::{Example, Prediction, Result};
 
