@@ -8,6 +8,13 @@
 #      40 training sentences held out of the compile for its report), which journals its progress in .quickstart/compile (re-running resumes) and writes report.html;
 #   5. scores the compiled program.json on the same held-out sentences.
 #
+# Task/model choice, measured so far (2 shared cores, model behind `rdspy serve-model`):
+#   * Qwen2.5-0.5B on SST-2, zero-shot with the instruction below: 85% on the first 20 dev
+#     sentences (~2 s/call) -- too little headroom for a +15-point compile gain;
+#   * Qwen2.5-0.5B on Banking77 (77-way Literal), zero-shot: 10% on 10 shuffled test queries, but
+#     ~25 s/call (1.5k-token prompt), too slow for a 15-minute quickstart on 2 cores.
+#   The defaults below are therefore not yet final; see the project's issue 6.
+#
 # The last line is exactly `quickstart: before <B>% after <A>% (<n> dev examples)`.
 # Knobs (environment): QS_MODEL (default local/qwen2.5-0.5b), QS_DEV (dev examples, default 100),
 # QS_OPTIMIZER (bootstrap | random-search, default bootstrap), QS_SEED (default 0).
