@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut saved = compiled.clone();
     // The LM is a run-time choice (`--lm`), not part of the program file.
     saved.predictor_mut().lm = None;
-    rdspy::save::save(&saved, &args.out)?;
+    save_program(&saved, &args.out)?;
     let secs = started.elapsed().as_secs_f64();
     let mut total = rdspy::lm::Usage::default();
     for u in usage.values() {
@@ -207,4 +207,23 @@ async fn compile(
             rs.compile_with_candidates(student, train, Some(val)).await
         }
     }
+}
+
+/// Save as DSPy program JSON. A bare `Predict` (the only predictor, named `self`) is written
+/// flat — its state at the top level plus `metadata` — because that is what Python's
+/// `dspy.Predict(...).load(path)` reads; `rdspy --program` reads both forms.
+fn save_program(program: &CliProgram, path: &std::path::Path) -> Result<()> {
+    let mut state = rdspy::save::dump_state(program);
+    if let Some(obj) = state.as_object_mut() {
+        if let (Some(serde_json::Value::Object(me)), 2) = (obj.get("self").cloned(), obj.len()) {
+            let metadata = obj.remove("metadata").unwrap_or_default();
+            let mut flat = me;
+            flat.insert("metadata".into(), metadata);
+            state = serde_json::Value::Object(flat);
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&state)?;
+    text.push('\n');
+    rdspy::save::write_atomic(path, text.as_bytes())?;
+    Ok(())
 }

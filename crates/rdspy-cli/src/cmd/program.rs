@@ -72,7 +72,14 @@ impl ProgramSource {
                 .adapter();
         if let Some(path) = &self.program {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read program file {}", path.display()))?;
-            let state: Value = serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
+            let mut state: Value = serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
+            // A bare Predict is saved flat (as Python DSPy does): nest it under `self` again.
+            if state.get("signature").is_some() && state.get("self").is_none() {
+                if let Value::Object(mut flat) = state {
+                    let metadata = flat.remove("metadata").unwrap_or_default();
+                    state = serde_json::json!({"self": Value::Object(flat), "metadata": metadata});
+                }
+            }
             let Some(preds) = state["metadata"]["rdspy"]["predictors"].as_object() else {
                 bail!(
                     "{}: no `metadata.rdspy.predictors` (field names and types); this file was not saved by rdspy. \
