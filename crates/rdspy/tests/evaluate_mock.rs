@@ -71,6 +71,8 @@ async fn max_errors_stops_the_run_with_a_clear_error() {
     let program = Arc::new(Predict::new(Signature::parse("question -> answer").unwrap()).with_lm(lm(&server)));
     let err = Evaluate::new(devset(40), has_answer).num_threads(2).max_errors(3).run(program).await.unwrap_err().to_string();
     assert!(err.contains("4 examples failed, more than max_errors = 3"), "{err}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(server.requests() < 40, "stopping cancels the remaining examples ({} requests)", server.requests());
 }
 
 #[tokio::test]

@@ -90,6 +90,8 @@ impl Evaluate {
         );
         let sem = Arc::new(tokio::sync::Semaphore::new(self.num_threads));
         let mut tasks = tokio::task::JoinSet::new();
+        // Handles of the spawned example tasks themselves, so stopping early cancels their LM calls.
+        let mut inner = Vec::with_capacity(n);
         let state = if self.checkpoint.is_some() { crate::optimize::program_state_of(program.as_ref()) } else { serde_json::Value::Null };
         for (i, ex) in self.devset.iter().cloned().enumerate() {
             let (program, metric, sem) = (program.clone(), self.metric.clone(), sem.clone());
@@ -119,6 +121,7 @@ impl Evaluate {
                 }
                 (i, scored, usage)
             });
+            inner.push(task.abort_handle());
             tasks.spawn(task);
         }
         let mut slots: Vec<Option<ExampleResult>> = vec![None; n];
@@ -128,6 +131,7 @@ impl Evaluate {
             let (i, outcome, u) = match joined {
                 Ok(Ok(v)) => v,
                 Ok(Err(e)) | Err(e) => {
+                    inner.iter().for_each(tokio::task::AbortHandle::abort);
                     tasks.abort_all();
                     return Err(Error::Other(format!("an evaluation task panicked or was cancelled: {e}")));
                 }
@@ -143,6 +147,7 @@ impl Evaluate {
                     errors += 1;
                     tracing::warn!(example = i, error = %e, "evaluation example failed");
                     if errors > self.max_errors {
+                        inner.iter().for_each(tokio::task::AbortHandle::abort);
                         tasks.abort_all();
                         bar.abandon();
                         return Err(Error::Other(format!(
