@@ -45,8 +45,9 @@ impl LM for Counting {
 async fn child_cache_writer() {
     let Ok(dir) = std::env::var("RDSPY_TEST_CACHE_DIR") else { return };
     let url = std::env::var("RDSPY_TEST_MOCK_URL").unwrap();
+    let count: usize = std::env::var("RDSPY_TEST_CACHE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let lm = LmBuilder::new("openai/mock-model").api_base(url).api_key("k").cache_dir(&dir).num_retries(0).build().unwrap();
-    for i in 0..100_000 {
+    for i in 0..count {
         lm.call(req(i)).await.unwrap();
     }
 }
@@ -75,6 +76,7 @@ async fn cache_survives_kill_9_and_serves_hits_in_a_new_process() {
 
     let store = Arc::new(CacheStore::open(&dir));
     assert!(store.is_persistent());
+    assert_eq!(store.integrity_check(), "ok");
     let conn = rusqlite_check(store.path().unwrap());
     assert_eq!(conn, "ok");
     let rows = store.len();
@@ -87,6 +89,42 @@ async fn cache_survives_kill_9_and_serves_hits_in_a_new_process() {
         assert_eq!(r.usage.prompt_tokens, 0);
     }
     assert_eq!(counting.0.load(Ordering::SeqCst), 0, "a cached request reached the LM");
+}
+
+/// Two processes write the same cache at once (overlapping keys): both finish without a
+/// `database is locked` failure, every key is stored once, and the file is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_the_cache_concurrently() {
+    let dir = tmp("shared");
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["child_cache_writer", "--exact", "--ignored", "--nocapture"])
+            .env("RDSPY_TEST_CACHE_DIR", &dir)
+            .env("RDSPY_TEST_MOCK_URL", server.url())
+            .env("RDSPY_TEST_CACHE_N", "400")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "a writer failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("write failed"), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // each key was asked for by both processes; a hit in one skips the server
+    assert!(server.requests() >= 400 && server.requests() <= 800, "server saw {}", server.requests());
+    let store = Arc::new(CacheStore::open(&dir));
+    assert_eq!(store.integrity_check(), "ok");
+    assert_eq!(store.len(), 400);
+    let counting = Arc::new(Counting::default());
+    let cache = Cache::new(counting.clone(), store);
+    for i in 0..400 {
+        assert!(cache.call(req(i)).await.unwrap().cache_hit);
+    }
+    assert_eq!(counting.0.load(Ordering::SeqCst), 0);
 }
 
 fn rusqlite_check(path: &Path) -> String {

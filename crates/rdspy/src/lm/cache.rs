@@ -127,6 +127,19 @@ impl CacheStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// SQLite's `PRAGMA integrity_check` result (`"ok"` when the file is sound); always `"ok"`
+    /// in memory. Lets tools and tests verify the file after a crash without a sqlite3 binary.
+    pub fn integrity_check(&self) -> String {
+        match self {
+            CacheStore::Sqlite { conn, .. } => conn
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+                .unwrap_or_else(|e| format!("integrity_check failed: {e}")),
+            CacheStore::Memory(_) => "ok".to_string(),
+        }
+    }
 }
 
 /// The cache key of a request to `model`.
