@@ -74,6 +74,20 @@ pub use signature::{Signature, TypedSignature};
 /// let inputs = ClassifyInput { sentence: "great".into() }.to_example();
 /// assert_eq!(inputs.get_str("sentence"), Some("great"));
 /// ```
+///
+/// The generated code names the runtime crate as `::rdspy`, so depend on `rdspy` (not on
+/// `rdspy-macros` directly). Every field must say which side it is on, and only `desc` and
+/// `prefix` are accepted keys; both mistakes are compile errors:
+///
+/// ```compile_fail
+/// #[derive(rdspy::Signature)]
+/// struct Missing { #[input] question: String, answer: String } // `answer` needs #[input] or #[output]
+/// ```
+///
+/// ```compile_fail
+/// #[derive(rdspy::Signature)]
+/// struct UnknownKey { #[input] question: String, #[output(description = "x")] answer: String }
+/// ```
 pub use rdspy_macros::Signature;
 /// `#[derive(SignatureType)]`: map a unit-variant enum onto `Literal[...]` (honouring serde
 /// renames) or a struct with named fields onto a nested object type (pydantic-style schema).
