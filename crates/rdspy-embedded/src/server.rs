@@ -58,13 +58,14 @@ fn error(status: StatusCode, kind: &str, code: Option<&str>, message: impl Into<
     (status, Json(body)).into_response()
 }
 
-fn check_key(state: &ServerConfig, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(key) = &state.api_key else { return Ok(()) };
+/// The 401 response when an API key is required and missing or wrong.
+fn check_key(state: &ServerConfig, headers: &HeaderMap) -> Option<Response> {
+    let Some(key) = &state.api_key else { return None };
     let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if given == Some(key.as_str()) {
-        Ok(())
+        None
     } else {
-        Err(error(
+        Some(error(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
             Some("invalid_api_key"),
@@ -74,7 +75,7 @@ fn check_key(state: &ServerConfig, headers: &HeaderMap) -> Result<(), Response> 
 }
 
 async fn models(State(state): State<Arc<ServerConfig>>, headers: HeaderMap) -> Response {
-    if let Err(r) = check_key(&state, &headers) {
+    if let Some(r) = check_key(&state, &headers) {
         return r;
     }
     let mut data = vec![json!({"id": state.model_name, "object": "model", "created": 0, "owned_by": "rdspy"})];
@@ -124,7 +125,7 @@ fn to_request(body: &Map<String, Value>) -> Result<LmRequest, String> {
 }
 
 async fn chat_completions(State(state): State<Arc<ServerConfig>>, headers: HeaderMap, body: Option<Json<Value>>) -> Response {
-    if let Err(r) = check_key(&state, &headers) {
+    if let Some(r) = check_key(&state, &headers) {
         return r;
     }
     let Some(Json(Value::Object(body))) = body else {
@@ -169,7 +170,7 @@ async fn chat_completions(State(state): State<Arc<ServerConfig>>, headers: Heade
 }
 
 async fn embeddings(State(state): State<Arc<ServerConfig>>, headers: HeaderMap, body: Option<Json<Value>>) -> Response {
-    if let Err(r) = check_key(&state, &headers) {
+    if let Some(r) = check_key(&state, &headers) {
         return r;
     }
     let Some(embedder) = state.embedder.clone() else {
