@@ -186,7 +186,15 @@ impl Worker<'_> {
         let grammar = match grammar {
             Some(g) => Some(g),
             None if req.extra.get("rdspy_chat_grammar").and_then(|v| v.as_bool()).unwrap_or(true) => {
-                req.messages.iter().rev().find(|m| m.role == "user").and_then(|m| chat_grammar(&m.content))
+                req.messages.iter().rev().find(|m| m.role == "user").and_then(|m| {
+                    // A DSPy JSONAdapter prompt sent without response_format (Python DSPy does this
+                    // for providers it does not know): constrain to a JSON object.
+                    if m.content.contains("Respond with a JSON object in the following order of fields") {
+                        Some(crate::grammar::JSON_OBJECT_GBNF.to_string())
+                    } else {
+                        chat_grammar(&m.content)
+                    }
+                })
             }
             None => None,
         };
