@@ -31,9 +31,25 @@ impl SignatureError {
     }
 }
 
-/// Names that would clash with the adapters' own markers (`[[ ## completed ## ]]`) or with
-/// DSPy's internal example keys.
-const RESERVED: &[&str] = &["completed"];
+/// Names that would clash with the adapters' own end marker (`[[ ## completed ## ]]`), or that
+/// Python DSPy cannot build a signature class with (`instructions` and `model_config` are class
+/// attributes there), so a program using them could not be loaded by DSPy.
+const RESERVED: &[&str] = &["completed", "instructions", "model_config"];
+
+/// Why `name` cannot be a field name, if it cannot: reserved, or a leading underscore, which
+/// pydantic (and so DSPy) rejects.
+fn name_problem(name: &str) -> Option<String> {
+    if RESERVED.contains(&name) {
+        let why = if name == "completed" { "it is the adapters' end marker" } else { "Python DSPy uses it on signature classes" };
+        return Some(format!("field name `{name}` is reserved ({why}); choose another name"));
+    }
+    if name.starts_with('_') {
+        let hint = name.trim_start_matches('_');
+        let hint = if hint.is_empty() { "a name starting with a letter".to_string() } else { format!("`{hint}`") };
+        return Some(format!("field name `{name}` starts with `_`, which DSPy does not allow; use {hint} instead"));
+    }
+    None
+}
 
 /// Parse a whole `inputs -> outputs` spec into fields (inputs first).
 pub(crate) fn parse_spec(spec: &str) -> Result<Vec<Field>, SignatureError> {
@@ -77,11 +93,8 @@ pub(crate) fn validate_fields(fields: &[Field]) -> Result<(), SignatureError> {
         if !is_identifier(&f.name) {
             return Err(SignatureError::other(format!("field name `{}` is not a valid identifier", f.name)));
         }
-        if RESERVED.contains(&f.name.as_str()) {
-            return Err(SignatureError::other(format!(
-                "field name `{}` is reserved (it is the adapters' end marker); choose another name",
-                f.name
-            )));
+        if let Some(problem) = name_problem(&f.name) {
+            return Err(SignatureError::other(problem));
         }
         if fields[..i].iter().any(|g| g.name == f.name) {
             return Err(SignatureError::other(format!("duplicate field name `{}`", f.name)));
@@ -152,8 +165,8 @@ impl Parser<'_> {
                 let what = self.peek().map(|c| format!("`{c}`")).unwrap_or_else(|| "the end".into());
                 return Err(self.err(self.pos, format!("expected a field name, found {what}")));
             };
-            if RESERVED.contains(&name.as_str()) {
-                return Err(self.err(col, format!("field name `{name}` is reserved (it is the adapters' end marker); choose another name")));
+            if let Some(problem) = name_problem(&name) {
+                return Err(self.err(col, problem));
             }
             let (ty, undefined) = if self.eat(':') { (self.type_expr()?, false) } else { (TypeSpec::Str, true) };
             let mut f = Field::new(name, kind, ty);
@@ -450,6 +463,13 @@ mod tests {
         let e = err("a -> completed");
         assert!(e.message.contains("reserved"), "{e}");
         assert_eq!(e.column, Some(6));
+        let e = err("a -> instructions");
+        assert!(e.message.contains("reserved (Python DSPy uses it"), "{e}");
+        let e = err("q, _x -> b");
+        assert_eq!(
+            (e.column, e.message.as_str()),
+            (Some(4), "field name `_x` starts with `_`, which DSPy does not allow; use `x` instead")
+        );
         assert!(err("a b").message.contains("missing `->`"));
         assert!(err("a -> b -> c").message.contains("more than one"));
         assert!(err("-> b").message.contains("no input fields"));
