@@ -23,6 +23,7 @@
 //! ```
 
 mod bootstrap;
+mod budget;
 mod checkpoint;
 mod ensemble;
 mod knn;
@@ -31,6 +32,7 @@ mod random_search;
 pub mod report;
 
 pub use bootstrap::BootstrapFewShot;
+pub use budget::{Budget, BudgetMeter, Exhausted, StopReason};
 pub use checkpoint::Checkpoint;
 
 /// A journal key from JSON parts (used by [`crate::evaluate::Evaluate`]'s checkpointing).
