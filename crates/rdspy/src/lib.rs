@@ -31,6 +31,7 @@ pub mod save;
 pub mod settings;
 pub mod signature;
 pub mod trace;
+pub mod tool;
 
 pub use error::{Error, Result};
 pub use primitives::{Example, Prediction};
