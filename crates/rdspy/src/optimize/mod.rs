@@ -25,15 +25,21 @@
 mod bootstrap;
 mod budget;
 mod checkpoint;
+mod copro;
 mod ensemble;
 mod knn;
 mod labeled;
 mod random_search;
+mod scoring;
 pub mod report;
+pub mod simba;
+mod traced;
 
 pub use bootstrap::BootstrapFewShot;
 pub use budget::{Budget, BudgetMeter, Exhausted, StopReason};
 pub use checkpoint::Checkpoint;
+pub use simba::{Simba, SimbaCandidate, SimbaResult, SimbaStep};
+pub use copro::{basic_generate_instruction, generate_instruction_given_attempts, Copro, CoproCandidate, CoproRun};
 
 /// A journal key from JSON parts (used by [`crate::evaluate::Evaluate`]'s checkpointing).
 #[doc(hidden)]
