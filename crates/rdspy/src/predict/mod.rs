@@ -44,9 +44,11 @@
 mod chain_of_thought;
 #[allow(clippy::module_inception)]
 mod predict;
+mod react;
 
 pub use chain_of_thought::ChainOfThought;
 pub use predict::{LmConfig, Predict};
+pub use react::ReAct;
 /// `#[derive(Predictors)]`: implements [`Predictors`] (trait of the same name) from the
 /// struct's fields; see the module documentation.
 pub use rdspy_macros::Predictors;

@@ -124,7 +124,7 @@ impl Tool {
             .iter()
             .map(|f| ArgSpec {
                 name: f.name.clone(),
-                schema: match resolve_refs(json_schema(&f.ty)) {
+                schema: match resolve_refs(pydantic_sort(&json_schema(&f.ty), None)) {
                     Value::Object(m) => m,
                     _ => Map::new(),
                 },
@@ -284,6 +284,22 @@ impl std::fmt::Display for Tool {
             write!(f, "{}", format!(", whose description is <desc>{}</desc>.", self.desc).replace('\n', "  "))?;
         }
         write!(f, " It takes arguments {}.", py_repr(&Value::Object(self.args.clone())))
+    }
+}
+
+/// Pydantic's last step of `json_schema()`: keys sorted alphabetically at every level except
+/// directly under `properties` and `default`, whose order is data.
+fn pydantic_sort(v: &Value, parent_key: Option<&str>) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            if !matches!(parent_key, Some("properties" | "default")) {
+                keys.sort();
+            }
+            Value::Object(keys.into_iter().map(|k| (k.clone(), pydantic_sort(&m[k], Some(k)))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| pydantic_sort(i, parent_key)).collect()),
+        other => other.clone(),
     }
 }
 
