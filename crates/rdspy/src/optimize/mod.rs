@@ -31,6 +31,7 @@ mod knn;
 mod labeled;
 mod random_search;
 mod scoring;
+pub mod gepa;
 pub mod report;
 pub mod simba;
 mod traced;
@@ -38,6 +39,7 @@ mod traced;
 pub use bootstrap::BootstrapFewShot;
 pub use budget::{Budget, BudgetMeter, Exhausted, StopReason};
 pub use checkpoint::Checkpoint;
+pub use gepa::{Gepa, GepaBudget, GepaResult};
 pub use simba::{Simba, SimbaCandidate, SimbaResult, SimbaStep};
 pub use copro::{basic_generate_instruction, generate_instruction_given_attempts, Copro, CoproCandidate, CoproRun};
 
