@@ -8,7 +8,7 @@
 use rdspy::adapter::ChatAdapter;
 use rdspy::evaluate::answer_exact_match;
 use rdspy::lm::{Choice, LmError, LmRequest, LmResponse, SharedLM, Usage, LM};
-use rdspy::optimize::{Budget, Checkpoint, Copro, StopReason};
+use rdspy::optimize::{mipro, Budget, Checkpoint, Copro, MiproV2, StopReason};
 use rdspy::predict::Predict;
 use rdspy::{Example, Signature};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,11 +53,9 @@ impl LM for Mock {
             self.proposer_prompts.lock().unwrap().push(user.clone());
             let ins = if user.contains("persona") || k % 3 == 0 { "Think carefully and add one." } else { "Add one." };
             vec![format!("{}[[ ## completed ## ]]", field("proposed_instruction", ins))]
-        } else if system.contains("`summary`") || system.contains("`observations`") || system.contains("_description`") {
-            let out = ["summary", "observations", "program_description", "module_description"]
-                .into_iter()
-                .find(|f| system.contains(&format!("`{f}`")))
-                .unwrap();
+        } else if let Some(out) =
+            system.split("Your output fields are:\n1. `").nth(1).and_then(|s| s.split('`').next()).filter(|o| *o != "answer")
+        {
             vec![format!("{}[[ ## completed ## ]]", field(out, "Arithmetic questions of the form N+1?"))]
         } else {
             let q: i64 = user
@@ -155,5 +153,97 @@ async fn copro_resumes_from_its_journal_without_lm_calls() {
     assert_eq!(second.calls.load(Ordering::SeqCst), 0);
     assert_eq!((a.trials, a.program.signature().instructions()), (b.trials, b.program.signature().instructions()));
     assert_eq!(a.spent.calls, b.spent.calls, "the replayed spend is restored");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn grounded_proposer_prompts_match_dspy_341() {
+    let want: serde_json::Value = serde_json::from_str(include_str!("fixtures/proposer_system_dspy341.json")).unwrap();
+    let a = ChatAdapter::default();
+    let cases = [
+        ("describe_program", mipro::describe_program()),
+        ("describe_module", mipro::describe_module()),
+        ("summarizer", mipro::observation_summarizer()),
+        ("descriptor", mipro::dataset_descriptor()),
+        ("descriptor_prior", mipro::dataset_descriptor_with_prior()),
+        ("gen_all", mipro::generate_single_module_instruction(true, true, true)),
+        ("gen_min", mipro::generate_single_module_instruction(false, false, false)),
+    ];
+    for (name, sig) in cases {
+        assert_eq!(a.system_message(&sig), want[name].as_str().unwrap(), "{name}");
+    }
+}
+
+fn mipro(lm: SharedLM, candidates: usize, trials: usize) -> MiproV2 {
+    let mut m = MiproV2::new(answer_exact_match());
+    m.prompt_model = Some(lm);
+    m.auto = None;
+    m.num_candidates = Some(candidates);
+    m.num_trials = Some(trials);
+    m.minibatch = false;
+    m
+}
+
+#[tokio::test]
+async fn mipro_searches_instructions_and_demo_sets() {
+    let mock = Arc::new(Mock::default());
+    let lm: SharedLM = mock.clone();
+    let run = mipro(lm.clone(), 6, 12).compile_detailed(&student(lm), &data(0..12), Some(&data(100..120))).await.unwrap();
+    assert_eq!(run.stop, StopReason::Finished);
+    assert_eq!(run.instructions[0].len(), 6, "with auto = None, N instructions and N demo sets (DSPy)");
+    assert_eq!(run.instructions[0][0], "Given the fields `question`, produce the fields `answer`.");
+    assert_eq!(run.demo_sets[0].len(), 6);
+    assert!(run.demo_sets[0][0].is_empty(), "set 0 is zero-shot");
+    assert_eq!(run.trials.len(), 13, "the default program + 12 trials");
+    assert_eq!(run.trials[0].score, 50.0);
+    assert!(run.instructions[0].iter().any(|i| i.contains("carefully")), "{:?}", run.instructions);
+    assert_eq!(run.best_score, 100.0, "{:#?}", run.trials);
+    assert!(run.program.signature().instructions().contains("carefully"));
+    assert_eq!(run.dataset_summary.as_deref(), Some("Arithmetic questions of the form N+1?"));
+}
+
+#[tokio::test]
+async fn mipro_light_minibatches_with_periodic_full_evals() {
+    let mock = Arc::new(Mock::default());
+    let lm: SharedLM = mock.clone();
+    let mut m = MiproV2::new(answer_exact_match());
+    m.prompt_model = Some(lm.clone());
+    let run = m.compile_detailed(&student(lm), &data(0..12), Some(&data(100..160))).await.unwrap();
+    // light: N = 6, 10 trials on minibatches of 35 (the valset has 60 > 50 examples),
+    // a full evaluation after trial numbers 6 and 12 (DSPy counts the added trials too).
+    let numbers: Vec<(usize, bool)> = run.trials.iter().map(|t| (t.number, t.full_eval)).collect();
+    let mut want = vec![(1, true)];
+    want.extend((2..=6).map(|n| (n, false)));
+    want.push((7, true));
+    want.extend((8..=12).map(|n| (n, false)));
+    want.push((13, true));
+    assert_eq!(numbers, want);
+    assert_eq!(run.trials[1].total_eval_calls, 60 + 35);
+}
+
+#[tokio::test]
+async fn mipro_budget_stops_and_resume_replays() {
+    let dir = std::env::temp_dir().join(format!("rdspy-mipro-resume-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let mock = Arc::new(Mock::default());
+    let lm: SharedLM = mock.clone();
+    let mut m = mipro(lm.clone(), 4, 8);
+    m.budget = Budget::default().max_calls(120);
+    m.checkpoint = Some(Arc::new(Checkpoint::open(&dir).unwrap()));
+    let a = m.compile_detailed(&student(lm), &data(0..12), Some(&data(100..120))).await.unwrap();
+    assert!(matches!(a.stop, StopReason::Budget(_)), "{:?}", a.stop);
+    assert_eq!(mock.calls.load(Ordering::SeqCst), 120);
+    assert!(a.trials.len() < 9 && a.trials.iter().all(|t| t.score > 0.0), "{:#?}", a.trials);
+    // The same compile again from the journal: no LM call, same trials, same program.
+    let again = Arc::new(Mock::default());
+    let lm2: SharedLM = again.clone();
+    let mut m2 = mipro(lm2.clone(), 4, 8);
+    m2.budget = Budget::default().max_calls(120);
+    m2.checkpoint = Some(Arc::new(Checkpoint::open(&dir).unwrap()));
+    let b = m2.compile_detailed(&student(lm2), &data(0..12), Some(&data(100..120))).await.unwrap();
+    // Only the evaluation the budget cut short runs again (up to the same limit); finished work replays.
+    assert!(again.calls.load(Ordering::SeqCst) < 20, "{}", again.calls.load(Ordering::SeqCst));
+    assert_eq!(b.spent.calls, 120);
+    assert_eq!((&a.trials, a.program.signature().instructions()), (&b.trials, b.program.signature().instructions()));
     std::fs::remove_dir_all(&dir).ok();
 }

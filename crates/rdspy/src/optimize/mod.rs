@@ -29,6 +29,7 @@ mod copro;
 mod ensemble;
 mod knn;
 mod labeled;
+pub mod mipro;
 mod random_search;
 mod scoring;
 pub mod gepa;
@@ -57,6 +58,7 @@ pub fn program_state_of<P: crate::predict::Predictors + ?Sized>(p: &P) -> serde_
 pub use ensemble::{majority, Ensemble, Ensembled};
 pub use knn::{KNNFewShot, KnnProgram};
 pub use labeled::LabeledFewShot;
+pub use mipro::{AutoRun, MiproRun, MiproTrial, MiproV2, Tpe};
 pub use random_search::{BootstrapFewShotWithRandomSearch, Candidate};
 
 use crate::predict::Module;
