@@ -1,40 +1,11 @@
 //! `Ensemble`: run several programs and combine their answers.
 
-use crate::evaluate::normalize_text;
 use crate::predict::{Module, Predict, Predictors};
 use crate::{Error, Example, Prediction, Result};
-use serde_json::Value;
 
-/// DSPy's `dspy.majority`: the prediction whose `field` value (normalized as
-/// [`normalize_text`]) is most common; ties go to the value seen first. `field` defaults to the
-/// last key of the first prediction (DSPy's last output field).
-pub fn majority(predictions: &[Prediction], field: Option<&str>) -> Option<Prediction> {
-    let first = predictions.first()?;
-    let field = field.map(str::to_string).or_else(|| first.as_map().keys().next_back().cloned())?;
-    let key = |p: &Prediction| -> Option<String> {
-        let v = p.get(&field)?;
-        let s = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let n = normalize_text(&s);
-        (!n.is_empty()).then_some(n)
-    };
-    let mut order: Vec<(String, usize, usize)> = Vec::new();
-    for (i, p) in predictions.iter().enumerate() {
-        if let Some(k) = key(p) {
-            match order.iter_mut().find(|(x, _, _)| *x == k) {
-                Some(e) => e.1 += 1,
-                None => order.push((k, 1, i)),
-            }
-        }
-    }
-    let best = order.iter().fold(None::<&(String, usize, usize)>, |b, e| match b {
-        Some(b) if b.1 >= e.1 => Some(b),
-        _ => Some(e),
-    });
-    Some(best.map(|b| predictions[b.2].clone()).unwrap_or_else(|| first.clone()))
-}
+/// The majority reducer now lives in [`crate::predict`] (DSPy's `dspy.majority`); this path
+/// stays for existing code.
+pub use crate::predict::majority;
 
 /// DSPy's `Ensemble(reduce_fn=majority)`: combine programs into one that runs each of them
 /// and returns the majority answer.
