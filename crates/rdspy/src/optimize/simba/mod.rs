@@ -240,7 +240,7 @@ impl Simba {
 
             let scores: Vec<f64> = outputs.iter().map(|o| o.score).collect();
             let (p10, p90) = (percentile(&scores, 10.0), percentile(&scores, 90.0));
-            let mut buckets: Vec<(Vec<&Rollout>, (f64, f64, f64), &Example)> = Vec::new();
+            let mut buckets: Vec<Bucket<'_>> = Vec::new();
             for (i, ex) in batch.iter().enumerate() {
                 let mut bucket: Vec<&Rollout> = outputs.iter().skip(i).step_by(self.bsize).collect();
                 bucket.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -312,7 +312,7 @@ impl Simba {
             steps.push(SimbaStep { step, baseline, strategies: used, candidate_scores, train_score: None });
         }
 
-        self.finish(pool, winners, steps, stop, trainset, &runner, meter).await
+        self.finish(pool, winners, steps, stop, trainset, &runner).await
     }
 
     /// Score evenly spaced winners on the trainset and return the best.
@@ -324,8 +324,8 @@ impl Simba {
         mut stop: StopReason,
         trainset: &[Example],
         runner: &Runner,
-        meter: Option<Arc<BudgetMeter>>,
     ) -> Result<SimbaResult<P>> {
+        let meter = runner.meter.clone();
         let summarize = |p: &P, score: f64| SimbaCandidate {
             score,
             instructions: p.named_predictors().into_iter().map(|(n, x)| (n, x.signature().instructions().to_string())).collect(),
@@ -412,6 +412,9 @@ impl Simba {
         }
     }
 }
+
+/// One example's runs (best first), their (max-min gap, max, max-avg gap), and the example.
+type Bucket<'a> = (Vec<&'a Rollout>, (f64, f64, f64), &'a Example);
 
 /// One LM sample's settings, applied to a copy of a program (DSPy's `lm.copy(...)` + `set_lm`).
 struct Sampling {
