@@ -26,6 +26,9 @@ pub enum Error {
     /// File or process I/O, with the path or action that failed.
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// A program's `rdspy::assert` (or an unfixed `suggest` while backtracking) did not hold.
+    #[error(transparent)]
+    Assertion(#[from] crate::assertions::AssertionError),
     /// Anything else.
     #[error("{0}")]
     Other(String),

@@ -19,6 +19,7 @@
 //! is a layer around an LM, not a flag inside it.
 
 pub mod adapter;
+pub mod assertions;
 pub mod data;
 pub mod embed;
 mod error;
@@ -33,6 +34,7 @@ pub mod signature;
 pub mod trace;
 pub mod tool;
 
+pub use assertions::{assert, suggest};
 pub use error::{Error, Result};
 pub use primitives::{Example, Prediction};
 pub use settings::{configure, context, Settings};

@@ -184,7 +184,13 @@ impl BootstrapFewShot {
             Some(s) => settings::context(s.clone(), run).await,
             None => run.await,
         };
-        let prediction = prediction?;
+        let prediction = match prediction {
+            // Assertions: a run whose `rdspy::assert` still failed after backtracking violates
+            // the program's constraints, so its trace gives no demos; skip the example like a
+            // metric failure instead of counting it toward max_errors.
+            Err(e) if crate::assertions::is_assertion_failure(&e) => return Ok(None),
+            other => other?,
+        };
         let success = match &self.metric {
             None => true,
             Some(m) => {
