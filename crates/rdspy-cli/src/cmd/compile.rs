@@ -19,8 +19,9 @@ pub struct Args {
     pub program: ProgramSource,
     #[command(flatten)]
     pub lm: LmArgs,
-    /// labeled (LabeledFewShot), bootstrap (BootstrapFewShot) or random-search (BootstrapFewShotWithRandomSearch).
-    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search"])]
+    /// labeled (LabeledFewShot), bootstrap (BootstrapFewShot), random-search (BootstrapFewShotWithRandomSearch),
+    /// copro (COPRO), mipro (MIPROv2), simba (SIMBA) or gepa (GEPA).
+    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search", "copro", "mipro", "simba", "gepa"])]
     pub optimizer: String,
     /// Training examples (.jsonl, .json or .csv).
     #[arg(long)]
@@ -74,6 +75,10 @@ pub struct Args {
     /// Print `{"before", "after", "n", "usage"}` as the last line of stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub search: Box<super::compile_search::SearchArgs>,
+    #[command(flatten)]
+    pub reflect: Box<super::compile_reflect::ReflectArgs>,
 }
 
 /// Run the subcommand.
@@ -149,6 +154,7 @@ pub fn run(args: Args) -> Result<()> {
             candidates,
             usage: usage.clone(),
             seconds: secs,
+            sections: [super::compile_search::take_sections(), super::compile_reflect::take_sections()].concat(),
         };
         rdspy::optimize::report::write(&report, &compiled, path)?;
     }
@@ -178,6 +184,12 @@ async fn compile(
     metric: SharedMetric,
     checkpoint: Option<Arc<rdspy::optimize::Checkpoint>>,
 ) -> rdspy::Result<(CliProgram, Candidates)> {
+    if matches!(args.optimizer.as_str(), "copro" | "mipro") {
+        return super::compile_search::compile(args, student, train, val, metric, checkpoint).await;
+    }
+    if matches!(args.optimizer.as_str(), "simba" | "gepa") {
+        return super::compile_reflect::compile(args, student, train, val, metric, checkpoint).await;
+    }
     let bootstrap = BootstrapFewShot {
         metric: Some(metric),
         max_bootstrapped_demos: args.max_demos.unwrap_or(4),

@@ -210,8 +210,12 @@ impl Copro {
             errors_score_zero: false,
         };
         if let Some(cp) = &self.checkpoint {
-            cp.ensure_config(json!({"optimizer": "COPRO", "breadth": self.breadth, "depth": self.depth,
-                "init_temperature": self.init_temperature, "budget": self.budget, "train": trainset.len()}))?;
+            super::scoring::ensure_optimizer_config(
+                cp,
+                "COPRO",
+                json!({"breadth": self.breadth, "depth": self.depth,
+                "init_temperature": self.init_temperature, "train": trainset.len()}),
+            )?;
         }
         meter.scope(self.run(student, trainset, &meter, &scorer)).await
     }

@@ -32,6 +32,7 @@ mod labeled;
 pub mod mipro;
 mod random_search;
 mod scoring;
+pub mod search_report;
 pub mod gepa;
 pub mod report;
 pub mod simba;

@@ -34,9 +34,11 @@ pub struct Report {
     pub usage: BTreeMap<String, Usage>,
     /// Wall time of the whole command.
     pub seconds: f64,
+    /// Sections an optimizer adds, as (title, HTML body): trials, proposals, why it stopped.
+    pub sections: Vec<(String, String)>,
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -163,6 +165,9 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
             );
         }
         h.push_str("</table>");
+    }
+    for (title, body) in &report.sections {
+        let _ = write!(h, "<h2>{}</h2>{body}", esc(title));
     }
     h.push_str("<h2>Compiled predictors</h2>");
     for (name, p) in program.named_predictors() {

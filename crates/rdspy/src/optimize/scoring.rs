@@ -85,3 +85,17 @@ where
     }
     Ok(value)
 }
+
+/// Check that `cp` holds this optimizer's compile: the first call records `config` under
+/// `config/<optimizer>` (the CLI records its own `config`), later ones must match it.
+pub(crate) fn ensure_optimizer_config(cp: &Checkpoint, optimizer: &str, config: Value) -> Result<()> {
+    let k = format!("config/{optimizer}");
+    match cp.get(&k) {
+        None => cp.put(&k, config),
+        Some(c) if c == config => Ok(()),
+        Some(c) => Err(crate::Error::InvalidInput(format!(
+            "{} belongs to a different {optimizer} compile (recorded {c}, now {config}); use another directory or delete it",
+            cp.path().display()
+        ))),
+    }
+}

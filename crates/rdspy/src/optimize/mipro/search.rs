@@ -76,8 +76,12 @@ impl MiproV2 {
     pub async fn compile_detailed<P: Program>(&self, student: &P, trainset: &[Example], valset: Option<&[Example]>) -> Result<MiproRun<P>> {
         let meter = self.budget.meter();
         if let Some(cp) = &self.checkpoint {
-            cp.ensure_config(json!({"optimizer": "MIPROv2", "seed": self.seed, "auto": self.auto, "num_candidates": self.num_candidates,
-                "num_trials": self.num_trials, "budget": self.budget, "train": trainset.len(), "val": valset.map(<[Example]>::len)}))?;
+            crate::optimize::scoring::ensure_optimizer_config(
+                cp,
+                "MIPROv2",
+                json!({"seed": self.seed, "auto": self.auto, "num_candidates": self.num_candidates,
+                "num_trials": self.num_trials, "train": trainset.len(), "val": valset.map(<[Example]>::len)}),
+            )?;
         }
         let run = self.run(student, trainset, valset, &meter);
         match &self.task_model {
