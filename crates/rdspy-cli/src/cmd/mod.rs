@@ -3,7 +3,6 @@
 pub mod common;
 pub mod compile;
 pub mod compile_search;
-pub mod compile_reflect;
 pub mod eval;
 pub mod inspect;
 pub mod mock_server;
