@@ -23,6 +23,7 @@ mod feedback;
 mod merge;
 mod pareto;
 mod proposer;
+pub(crate) mod report;
 
 pub use feedback::{FeedbackMetric, ScoreWithFeedback, SharedFeedbackMetric, WithoutFeedback};
 pub use pareto::ParetoFront;

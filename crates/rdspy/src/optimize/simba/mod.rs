@@ -15,6 +15,7 @@
 //! reproduced, so the same seed picks different, equally random, examples than DSPy).
 
 mod pool;
+mod report;
 pub mod strategies;
 
 use super::traced::{Rollout, Runner};
