@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Side-by-side: COPRO and MIPROv2 in rdspy and in Python DSPy 3.4.1, same model, data, metric,
+# seed and settings, fresh caches. Usage:
+#   benches/optimizers/run.sh [copro|mipro ...]   (default: both, on sst2 and banking77)
+# Env: RDSPY (rdspy CLI with copro/mipro; default target/release/rdspy, build with
+#   cargo build --release -p rdspy-cli --no-default-features), SERVE (a binary with the embedded
+#   model; default /work/target-embedded/release/rdspy), DSPY_PYTHON (python with dspy==3.4.1 and
+#   optuna), PORT (8113), MODEL (local/qwen2.5-0.5b), DATASETS ("sst2 banking77"),
+#   N_TRAIN/N_VAL/N_TEST (30/30/60), BREADTH/DEPTH (COPRO, 4/2), AUTO (MIPROv2, light), THREADS (4).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RDSPY=${RDSPY:-target/release/rdspy}
+SERVE=${SERVE:-/work/target-embedded/release/rdspy}
+PY=${DSPY_PYTHON:-/work/dspy-venv/bin/python}
+PORT=${PORT:-8113}
+MODEL=${MODEL:-local/qwen2.5-0.5b}
+NAME=${MODEL#local/}
+DATASETS=${DATASETS:-sst2 banking77}
+N_TRAIN=${N_TRAIN:-30}; N_VAL=${N_VAL:-30}; N_TEST=${N_TEST:-60}
+BREADTH=${BREADTH:-4}; DEPTH=${DEPTH:-2}; AUTO=${AUTO:-light}; THREADS=${THREADS:-4}; SEED=${SEED:-9}
+OPTIMIZERS=${*:-copro mipro}
+WORK=$(mktemp -d /tmp/rdspy-bench-opt.XXXXXX)
+OUT=${OUT:-benches/optimizers/results.jsonl}
+API=http://127.0.0.1:$PORT/v1
+
+if ! curl -sf "$API/models" >/dev/null; then
+  RDSPY_MODELS_DIR=${RDSPY_MODELS_DIR:-models} "$SERVE" serve-model --model "$MODEL" --port "$PORT" >"$WORK/serve.log" 2>&1 &
+  SERVER=$!
+  trap 'kill $SERVER 2>/dev/null || true' EXIT
+  for _ in $(seq 120); do curl -sf "$API/models" >/dev/null && break; sleep 1; done
+fi
+
+# Splits: SST-2 from data/sst2 (train → train/val, dev → test); Banking77 from data/banking77/intents10
+# (the 10-intent subset; train → train/val, test → test). Always the first N lines.
+split() {  # name src_train src_test signature
+  local d=$WORK/$1; mkdir -p "$d"
+  head -n "$N_TRAIN" "$2" >"$d/train.jsonl"
+  sed -n "$((N_TRAIN + 1)),$((N_TRAIN + N_VAL))p" "$2" >"$d/val.jsonl"
+  head -n "$N_TEST" "$3" >"$d/test.jsonl"
+  echo "$4" >"$d/signature.txt"
+}
+split sst2 data/sst2/train.jsonl data/sst2/dev.jsonl "sentence -> label: Literal['positive', 'negative']"
+split banking77 data/banking77/intents10/train.jsonl data/banking77/intents10/test.jsonl "text -> label: $(cat data/banking77/intents10/literal.txt)"
+
+for data in $DATASETS; do
+  d=$WORK/$data; sig=$(cat "$d/signature.txt")
+  for opt in $OPTIMIZERS; do
+    # rdspy: compile (fresh cache), then score on the test split.
+    export RDSPY_CACHE_DIR=$WORK/cache-rdspy-$data-$opt
+    start=$(date +%s.%N)
+    "$RDSPY" compile --lm "openai/$NAME" --api-base "$API" -s "$sig" --train "$d/train.jsonl" --val "$d/val.jsonl" \
+      --metric exact_match:label --optimizer "$opt" --breadth "$BREADTH" --depth "$DEPTH" --auto "$AUTO" --seed "$SEED" \
+      --max-demos 4 --concurrency "$THREADS" --out "$WORK/$data-$opt.json" --report "$WORK/$data-$opt.html" --no-eval --quiet --json \
+      >"$WORK/$data-$opt.compile.json" 2>"$WORK/$data-$opt.compile.log"
+    secs=$(echo "$(date +%s.%N) - $start" | bc)
+    "$RDSPY" eval --program "$WORK/$data-$opt.json" --lm "openai/$NAME" --api-base "$API" --data "$d/test.jsonl" \
+      --metric exact_match:label --concurrency "$THREADS" --quiet --json >"$WORK/$data-$opt.eval.json" 2>>"$WORK/$data-$opt.compile.log"
+    score=$(tail -n1 "$WORK/$data-$opt.eval.json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["score"])')
+    calls=$(tail -n1 "$WORK/$data-$opt.compile.json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["usage"]["calls"])')
+    echo "{\"side\": \"rdspy\", \"optimizer\": \"$opt\", \"data\": \"$data\", \"compile_seconds\": $secs, \"test_score\": $score, \"n_test\": $N_TEST, \"compile_calls\": $calls}" | tee -a "$OUT"
+    # Python DSPy: fresh cache directory, same settings.
+    DSPY_CACHEDIR=$WORK/cache-dspy-$data-$opt "$PY" benches/optimizers/run_dspy.py --optimizer "$opt" --data "$d" --api-base "$API" \
+      --model "openai/$NAME" --threads "$THREADS" --breadth "$BREADTH" --depth "$DEPTH" --auto "$AUTO" --seed "$SEED" \
+      2>"$WORK/$data-$opt.dspy.log" | tail -n1 | tee -a "$OUT"
+  done
+done
+echo "work files (programs, reports, logs): $WORK" >&2
