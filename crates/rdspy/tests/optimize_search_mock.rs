@@ -247,3 +247,25 @@ async fn mipro_budget_stops_and_resume_replays() {
     assert_eq!((&a.trials, a.program.signature().instructions()), (&b.trials, b.program.signature().instructions()));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn random_search_stops_under_with_budget() {
+    use rdspy::optimize::{budget, BootstrapFewShotWithRandomSearch};
+    let mock = Arc::new(Mock::default());
+    let lm: SharedLM = mock.clone();
+    let mut rs = BootstrapFewShotWithRandomSearch::new(answer_exact_match());
+    rs.num_candidate_programs = 8;
+    rs.bootstrap.max_labeled_demos = 2;
+    // The predictor has its own LM: the budget reaches it through `bind`.
+    let ((best, tried), meter) = {
+        let (out, meter) =
+            budget::with_budget(Budget::default().max_calls(50), rs.compile_with_candidates(&student(lm), &data(0..10), None)).await;
+        (out.unwrap(), meter)
+    };
+    assert_eq!(mock.calls.load(Ordering::SeqCst), 50, "no call past the budget");
+    assert!(meter.exhausted().is_some());
+    assert!(!tried.is_empty() && tried.len() < 11, "{} candidates", tried.len());
+    let top = tried.iter().map(|c| c.score).fold(f64::MIN, f64::max);
+    let best_demos = best.demos.len();
+    assert!(tried.iter().any(|c| c.score == top && c.demos[0].1.len() == best_demos));
+}

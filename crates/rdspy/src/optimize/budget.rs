@@ -235,13 +235,54 @@ impl BudgetMeter {
         p
     }
 
-    /// Run `fut` with the settings' LM (if any) behind this meter.
+    /// `program` with each predictor's LM taken back from `original` (the un-bound program it
+    /// was built from): what an optimizer returns after working on a [`Self::bind`] copy.
+    pub fn unbind<P: Program>(program: &P, original: &P) -> P {
+        let mut p = program.clone();
+        let lms: Vec<Option<SharedLM>> = original.named_predictors().into_iter().map(|(_, x)| x.lm.clone()).collect();
+        for ((_, pred), lm) in p.named_predictors_mut().into_iter().zip(lms) {
+            pred.lm = lm;
+        }
+        p
+    }
+
+    /// Run `fut` with the settings' LM (if any) behind this meter; inside, [`current`] returns
+    /// this meter.
     pub async fn scope<F: Future>(self: &Arc<Self>, fut: F) -> F::Output {
+        let fut = CURRENT.scope(self.clone(), fut);
         match crate::settings::current().lm {
             Some(lm) => crate::settings::context(crate::settings::Settings::new().lm(self.wrap(lm)), fut).await,
             None => fut.await,
         }
     }
+}
+
+tokio::task_local! {
+    static CURRENT: Arc<BudgetMeter>;
+}
+
+/// The meter of the enclosing [`BudgetMeter::scope`] (or [`with_budget`]), if any: how an
+/// optimizer without a budget of its own (BootstrapFewShotWithRandomSearch) sees one and stops.
+pub fn current() -> Option<Arc<BudgetMeter>> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Run any compile under `budget`: the settings' LM is metered, and optimizers that check
+/// [`current`] stop cleanly with their best program so far. Returns the meter with the result.
+///
+/// ```no_run
+/// # async fn demo(student: rdspy::predict::Predict, train: Vec<rdspy::Example>) -> rdspy::Result<()> {
+/// use rdspy::optimize::{budget, Budget, BootstrapFewShotWithRandomSearch};
+/// let rs = BootstrapFewShotWithRandomSearch::new(rdspy::evaluate::answer_exact_match());
+/// let (out, meter) = budget::with_budget(Budget::default().max_calls(300), rs.compile_with_candidates(&student, &train, None)).await;
+/// let (program, tried) = out?;
+/// println!("{} candidates, stopped early: {}", tried.len(), meter.exhausted().is_some());
+/// # Ok(()) }
+/// ```
+pub async fn with_budget<F: Future>(budget: Budget, fut: F) -> (F::Output, Arc<BudgetMeter>) {
+    let meter = budget.meter();
+    let out = meter.scope(fut).await;
+    (out, meter)
 }
 
 /// The budget layer (see [`BudgetMeter::wrap`]).

@@ -23,7 +23,7 @@
 //! ```
 
 mod bootstrap;
-mod budget;
+pub mod budget;
 mod checkpoint;
 mod copro;
 mod ensemble;

@@ -92,9 +92,26 @@ impl BootstrapFewShotWithRandomSearch {
             .checkpoint(self.bootstrap.checkpoint.clone());
         let mut best: Option<(f64, P)> = None;
         let mut tried = Vec::new();
+        // Under a budget (`optimize::budget::with_budget`), stop before the next candidate once it
+        // is used up, and drop the candidate it cut short.
+        let meter = super::budget::current();
+        let exhausted = || meter.as_ref().and_then(|m| m.exhausted());
+        let bound_student = meter.as_ref().map_or_else(|| student.clone(), |m| m.bind(student));
         for seed in -3..self.num_candidate_programs as i64 {
-            let program = self.candidate(student, trainset, seed).await?;
-            let result = evaluate.run(Arc::new(program.clone())).await?;
+            if let Some(e) = exhausted() {
+                tracing::warn!("random search {e}; returning the best candidate so far");
+                break;
+            }
+            let bound = match self.candidate(&bound_student, trainset, seed).await {
+                Err(_) if exhausted().is_some() => continue,
+                other => other?,
+            };
+            let program = super::BudgetMeter::unbind(&bound, student);
+            let result = match evaluate.run(Arc::new(bound)).await {
+                Ok(r) if r.errors > 0 && exhausted().is_some() => continue,
+                Err(_) if exhausted().is_some() => continue,
+                other => other?,
+            };
             tracing::info!(seed, score = result.score, "random search candidate");
             tried.push(Candidate {
                 seed,
@@ -108,7 +125,7 @@ impl BootstrapFewShotWithRandomSearch {
                 break;
             }
         }
-        let (_, program) = best.expect("at least the zero-shot candidate is tried");
+        let program = best.map(|(_, p)| p).unwrap_or_else(|| reset_copy(student));
         Ok((program, tried))
     }
 }
