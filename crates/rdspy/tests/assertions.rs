@@ -124,8 +124,11 @@ async fn a_failed_assert_retries_the_predictor_with_past_outputs_and_feedback() 
 #[tokio::test]
 async fn an_assert_that_never_holds_fails_after_max_backtracks_naming_constraint_and_predictor() {
     let lm = FnLm::new(|_| chat(&[("reasoning", "r"), ("answer", "five")]));
-    let err = qa(lm.clone(), false).activate_assertions().forward(&question()).await.unwrap_err();
+    let (result, trace) = rdspy::trace::with_trace(qa(lm.clone(), false).activate_assertions().forward(&question())).await;
+    let err = result.unwrap_err();
     assert_eq!(lm.users().len(), 3, "first run + max_backtracks (2) retries");
+    assert_eq!(trace.len(), 1, "the last attempt is in the caller's trace, so its output can be read");
+    assert_eq!((trace[0].outputs.get_str("answer"), trace[0].inputs.get_str("past_answer")), (Some("five"), Some("five")));
     let Error::Assertion(e) = &err else { panic!("{err}") };
     assert_eq!((e.kind, e.backtracks, e.predictor.as_deref()), (Constraint::Assert, 2, Some("generate.predict")));
     assert!(err.to_string().contains("Assert failed: \"The answer must be a number.\""), "{err}");

@@ -16,9 +16,9 @@ use std::sync::Arc;
 /// Each backtrack reruns the whole `forward`; the blamed predictor's prompt gets
 /// `past_<output>` inputs ("past X with errors") and a `feedback` input ("Some instructions
 /// you must satisfy") holding every distinct message it failed so far, one per line. Only the
-/// final run's steps enter the caller's trace (as DSPy cleared its trace between runs), and the
-/// retried step's inputs there include `past_*` and `feedback`, so a backtrack shows in the
-/// trace; every attempt's prompt is in the LM history, and each backtrack is logged
+/// final run's steps enter the caller's trace (as DSPy cleared its trace between runs; also when
+/// that run still fails an Assert, so the failing output can be read), and the retried step's
+/// inputs there include `past_*` and `feedback`, so a backtrack shows in the trace; every attempt's prompt is in the LM history, and each backtrack is logged
 /// (`tracing` info). Predictor names are the wrapped program's, so save/load is unchanged.
 ///
 /// ```
@@ -215,6 +215,8 @@ impl<M: Module + Clone> Module for WithAssertions<M> {
             failure.backtracks = run;
             failure.predictor = blamed.and_then(|s| names.get(&s.predictor_id).cloned());
             if final_run {
+                // The caller's trace shows the last attempt, so the failing output can be read.
+                Self::replay(steps, retry.as_ref());
                 return Err(Error::Assertion(failure));
             }
             let Some(step) = blamed else {
