@@ -4,7 +4,8 @@
 //! jobs from a channel; callers wait on a oneshot reply. With two cores there is nothing to
 //! gain from parallel contexts, and one context lets consecutive prompts share their KV prefix.
 
-use crate::grammar::{chat_grammar, grammar_for};
+use crate::forced::ChatPlan;
+use crate::grammar::{chat_segments, grammar_for, render};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -33,11 +34,16 @@ pub struct EngineOptions {
     pub prefix_reuse: bool,
     /// `max_tokens` for requests that set none.
     pub default_max_tokens: u32,
+    /// Under the ChatAdapter grammar, feed the text the grammar forces (field headers, the
+    /// completed marker) as a checked batch instead of decoding it token by token, and append
+    /// the trailing marker without decoding it. The text is the same either way; off only to
+    /// compare. Default on.
+    pub forced_text: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { n_ctx: 4096, n_threads: 2, prefix_reuse: true, default_max_tokens: 512 }
+        EngineOptions { n_ctx: 4096, n_threads: 2, prefix_reuse: true, default_max_tokens: 512, forced_text: true }
     }
 }
 
@@ -50,6 +56,9 @@ pub struct CallStats {
     pub reused_tokens: usize,
     /// Generated tokens (all choices).
     pub completion_tokens: usize,
+    /// Of those, tokens of grammar-forced text that needed no single-token forward pass (fed
+    /// as a checked batch, or appended at the end).
+    pub forced_tokens: usize,
     /// Time spent evaluating prompt tokens.
     pub prompt_time: Duration,
     /// Time spent generating.
@@ -74,7 +83,7 @@ pub(crate) struct Loaded {
 }
 
 /// llama.cpp's backend may be initialised once per process.
-fn backend() -> Result<&'static LlamaBackend, String> {
+pub(crate) fn backend() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -135,21 +144,21 @@ pub(crate) fn spawn(model: String, path: PathBuf, opts: EngineOptions) -> Result
 }
 
 /// Tokens per `decode` call (and the batch capacity).
-const BATCH: u32 = 512;
+pub(crate) const BATCH: u32 = 512;
 
-struct Worker<'m> {
+pub(crate) struct Worker<'m> {
     model: String,
-    lm: &'m LlamaModel,
-    ctx: LlamaContext<'m>,
+    pub(crate) lm: &'m LlamaModel,
+    pub(crate) ctx: LlamaContext<'m>,
     template: LlamaChatTemplate,
     opts: EngineOptions,
-    n_ctx: usize,
+    pub(crate) n_ctx: usize,
     /// The tokens whose KV entries are in sequence 0, in order.
-    cached: Vec<LlamaToken>,
+    pub(crate) cached: Vec<LlamaToken>,
 }
 
 impl Worker<'_> {
-    fn err(&self, msg: impl std::fmt::Display) -> LmError {
+    pub(crate) fn err(&self, msg: impl std::fmt::Display) -> LmError {
         LmError::Other(format!("{}: {msg}", self.model))
     }
 
@@ -183,6 +192,7 @@ impl Worker<'_> {
         })?;
         // DSPy's ChatAdapter structure as a grammar (on by default for ChatAdapter prompts; a
         // 135M model ignores the format zero-shot otherwise). `extra.rdspy_chat_grammar = false` turns it off.
+        let mut plan = None;
         let grammar = match grammar {
             Some(g) => Some(g),
             None if req.extra.get("rdspy_chat_grammar").and_then(|v| v.as_bool()).unwrap_or(true) => {
@@ -192,7 +202,10 @@ impl Worker<'_> {
                     if m.content.contains("Respond with a JSON object in the following order of fields") {
                         Some(crate::grammar::JSON_OBJECT_GBNF.to_string())
                     } else {
-                        chat_grammar(&m.content)
+                        let segs = chat_segments(&m.content)?;
+                        let g = render(&segs);
+                        plan = self.opts.forced_text.then(|| ChatPlan::new(segs));
+                        Some(g)
                     }
                 })
             }
@@ -220,9 +233,10 @@ impl Worker<'_> {
             }
             stats.prompt_time += t0.elapsed();
             let t1 = Instant::now();
-            let (choice, n) = self.generate(sampler, tokens.len(), max_tokens, &stops)?;
+            let (choice, n, forced) = self.generate(sampler, plan.as_ref(), tokens.len(), max_tokens, &stops)?;
             stats.generation_time += t1.elapsed();
             stats.completion_tokens += n;
+            stats.forced_tokens += forced;
             choices.push(choice);
         }
         let usage = Usage {
@@ -280,81 +294,5 @@ impl Worker<'_> {
             self.cached.extend_from_slice(chunk);
         }
         Ok(common)
-    }
-
-    /// Sample up to `max_tokens` after a prefill of `n_prompt` tokens. Returns the choice and the
-    /// number of generated tokens.
-    fn generate(
-        &mut self,
-        mut sampler: LlamaSampler,
-        n_prompt: usize,
-        max_tokens: usize,
-        stops: &[(String, bool)],
-    ) -> Result<(Choice, usize), LmError> {
-        let vocab = self.lm.vocab();
-        let max_stop = stops.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
-        let mut out: Vec<u8> = Vec::new();
-        let mut batch = LlamaBatch::new(1, 1);
-        let mut pos = n_prompt;
-        let mut n = 0;
-        let finish = loop {
-            if n >= max_tokens || pos >= self.n_ctx {
-                break "length";
-            }
-            // `sample` also accepts the token into the grammar; accepting again would abort.
-            let tok = sampler.sample(&self.ctx, -1);
-            n += 1;
-            if vocab.is_eog(tok) {
-                break "stop";
-            }
-            let piece = vocab.token_to_piece(tok, false, None);
-            let before = out.len();
-            out.extend_from_slice(&piece);
-            if max_stop > 0 {
-                let from = before.saturating_sub(max_stop);
-                if let Some(end) = find_stop(&out, from, stops) {
-                    out.truncate(end);
-                    break "stop";
-                }
-            }
-            batch.clear();
-            batch.add(tok, pos as i32, &[0], true).map_err(|e| self.err(e))?;
-            if let Err(e) = self.ctx.decode(&mut batch) {
-                self.ctx.clear_kv_cache();
-                self.cached.clear();
-                return Err(self.err(format!("generation failed: {e}")));
-            }
-            self.cached.push(tok);
-            pos += 1;
-        };
-        let text = String::from_utf8_lossy(&out).into_owned();
-        Ok((Choice { text, finish_reason: Some(finish.to_string()) }, n))
-    }
-}
-
-/// The end of the text to keep if a stop string occurs in `out` starting at or after `from`:
-/// the stop string's start (OpenAI semantics), or its end for stops that are kept.
-fn find_stop(out: &[u8], from: usize, stops: &[(String, bool)]) -> Option<usize> {
-    stops
-        .iter()
-        .filter_map(|(s, keep)| {
-            let s = s.as_bytes();
-            out[from..].windows(s.len()).position(|w| w == s).map(|i| (from + i, if *keep { from + i + s.len() } else { from + i }))
-        })
-        .min_by_key(|(start, _)| *start)
-        .map(|(_, end)| end)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::find_stop;
-
-    #[test]
-    fn stops_cut_at_the_earliest_match() {
-        let stops = vec![("\n\n".to_string(), false), ("[[ ## completed ## ]]".to_string(), true)];
-        assert_eq!(find_stop(b"abc\n\ndef", 0, &stops), Some(3));
-        assert_eq!(find_stop(b"x [[ ## completed ## ]] y", 0, &stops), Some(23));
-        assert_eq!(find_stop(b"nothing here", 0, &stops), None);
-        assert_eq!(find_stop(b"ab\n\n", 4, &stops), None);
     }
 }

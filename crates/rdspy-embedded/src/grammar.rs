@@ -54,25 +54,26 @@ pub fn grammar_for(response_format: Option<&Value>) -> Result<Option<String>, St
 /// fields in order (and their types when not `str`).
 const CHAT_REQUIREMENTS: &str = "Respond with the corresponding output fields, starting with the field ";
 
-/// A grammar for DSPy's ChatAdapter reply structure, read from the request's last user message:
+/// One piece of DSPy's ChatAdapter reply structure, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    /// Fixed text: a field header, the blank line after a value, the completed marker.
+    Lit(String),
+    /// One of these strings (a `Literal[...]` or `bool` value).
+    Choice(Vec<String>),
+    /// A value that ends at the first newline; the GBNF expression for it.
+    Free(&'static str),
+}
+
+/// The reply structure DSPy's ChatAdapter asks for, read from the request's last user message:
 /// each output field as `[[ ## name ## ]]\n<value>\n\n` in order, then `[[ ## completed ## ]]`.
-/// `Literal[...]` fields may only take one of their values; `int`/`float`/`bool` fields take a
-/// number or `True`/`False`; other fields take free text without `[`. `None` when the message
-/// is not a ChatAdapter prompt.
-///
-/// ```
-/// let msg = "[[ ## sentence ## ]]\nx\n\nRespond with the corresponding output fields, starting with the field \
-///     `[[ ## sentiment ## ]]` (must be formatted as a valid Python Literal['positive', 'negative']), \
-///     and then ending with the marker for `[[ ## completed ## ]]`.";
-/// let g = rdspy_embedded::chat_grammar(msg).unwrap();
-/// assert!(g.contains(r#"("positive" | "negative")"#));
-/// ```
-pub fn chat_grammar(last_user_message: &str) -> Option<String> {
+/// `None` when the message is not a ChatAdapter prompt (or names a type we cannot constrain).
+pub(crate) fn chat_segments(last_user_message: &str) -> Option<Vec<Segment>> {
     let start = last_user_message.rfind(CHAT_REQUIREMENTS)? + CHAT_REQUIREMENTS.len();
     let spec = &last_user_message[start..];
     let end = spec.find("and then ending with the marker for `[[ ## completed ## ]]`")?;
     let spec = &spec[..end];
-    let mut parts = Vec::new();
+    let mut segs = Vec::new();
     let mut rest = spec;
     while let Some(i) = rest.find("`[[ ## ") {
         let after = &rest[i + 7..];
@@ -82,27 +83,58 @@ pub fn chat_grammar(last_user_message: &str) -> Option<String> {
         let next = tail.find("`[[ ## ").unwrap_or(tail.len());
         let ty = &tail[..next];
         let value = if let Some(k) = ty.find("Literal[") {
-            literal_rule(&ty[k + 8..])?
+            Segment::Choice(literal_values(&ty[k + 8..])?)
         } else if ty.contains("valid Python int") {
-            r#"("-"? [0-9]{1,12})"#.to_string()
+            Segment::Free(r#"("-"? [0-9]{1,12})"#)
         } else if ty.contains("valid Python float") {
-            r#"("-"? [0-9]{1,12} ("." [0-9]{1,8})?)"#.to_string()
+            Segment::Free(r#"("-"? [0-9]{1,12} ("." [0-9]{1,8})?)"#)
         } else if ty.contains("valid Python bool") {
-            r#"("True" | "False")"#.to_string()
+            Segment::Choice(vec!["True".into(), "False".into()])
         } else {
-            "text".to_string()
+            Segment::Free("text")
         };
-        parts.push(format!("\"[[ ## {} ## ]]\\n\" {value} \"\\n\\n\"", gbnf_escape(name)));
+        segs.extend([Segment::Lit(format!("[[ ## {name} ## ]]\n")), value, Segment::Lit("\n\n".into())]);
         rest = &tail[next..];
     }
-    if parts.is_empty() {
+    if segs.is_empty() {
         return None;
     }
-    Some(format!("root ::= {} \"[[ ## completed ## ]]\"\ntext ::= [^[\\n]{{1,300}}\n", parts.join(" ")))
+    segs.push(Segment::Lit("[[ ## completed ## ]]".into()));
+    Some(segs)
 }
 
-/// `'a', 'b']...` → `("a" | "b")`; `None` for anything but plain quoted strings.
-fn literal_rule(s: &str) -> Option<String> {
+/// A grammar for DSPy's ChatAdapter reply structure (see `chat_segments`): `Literal[...]`
+/// fields may only take one of their values; `int`/`float`/`bool` fields take a number or
+/// `True`/`False`; other fields take free text without `[`. `None` when the message is not a
+/// ChatAdapter prompt.
+///
+/// ```
+/// let msg = "[[ ## sentence ## ]]\nx\n\nRespond with the corresponding output fields, starting with the field \
+///     `[[ ## sentiment ## ]]` (must be formatted as a valid Python Literal['positive', 'negative']), \
+///     and then ending with the marker for `[[ ## completed ## ]]`.";
+/// let g = rdspy_embedded::chat_grammar(msg).unwrap();
+/// assert!(g.contains(r#"("positive" | "negative")"#));
+/// ```
+pub fn chat_grammar(last_user_message: &str) -> Option<String> {
+    chat_segments(last_user_message).map(|segs| render(&segs))
+}
+
+/// The GBNF for a segment list.
+pub(crate) fn render(segs: &[Segment]) -> String {
+    let lit = |s: &str| format!("\"{}\"", gbnf_escape(s));
+    let body: Vec<String> = segs
+        .iter()
+        .map(|s| match s {
+            Segment::Lit(t) => lit(t),
+            Segment::Choice(alts) => format!("({})", alts.iter().map(|a| lit(a)).collect::<Vec<_>>().join(" | ")),
+            Segment::Free(g) => g.to_string(),
+        })
+        .collect();
+    format!("root ::= {}\ntext ::= [^[\\n]{{1,300}}\n", body.join(" "))
+}
+
+/// `'a', 'b']...` → `["a", "b"]`; `None` for anything but plain quoted strings.
+fn literal_values(s: &str) -> Option<Vec<String>> {
     let inner = &s[..s.find(']')?];
     let mut alts = Vec::new();
     for item in inner.split(", ") {
@@ -111,9 +143,9 @@ fn literal_rule(s: &str) -> Option<String> {
         if v.contains('\'') || v.contains('\\') {
             return None;
         }
-        alts.push(format!("\"{}\"", gbnf_escape(v)));
+        alts.push(v.to_string());
     }
-    (!alts.is_empty()).then(|| format!("({})", alts.join(" | ")))
+    (!alts.is_empty()).then_some(alts)
 }
 
 /// Escape text for a GBNF string literal.
