@@ -25,10 +25,13 @@
 #[cfg(feature = "embeddings")]
 mod embedder;
 mod engine;
+mod forced;
+mod generate;
 mod grammar;
 mod lm;
 mod models;
 pub mod server;
+mod tokens;
 
 #[cfg(feature = "embeddings")]
 pub use embedder::MiniLmEmbedder;
@@ -36,6 +39,7 @@ pub use engine::{CallStats, EngineOptions};
 pub use grammar::{chat_grammar, grammar_for, JSON_OBJECT_GBNF};
 pub use lm::EmbeddedLM;
 pub use models::{models_dir, resolve_model, KnownModel, KNOWN_MODELS, MINILM_DIR};
+pub use tokens::{count_prompt_tokens, PromptTokens};
 
 use rdspy::lm::{LmError, SharedLM};
 use std::collections::HashMap;
@@ -52,6 +56,32 @@ pub fn shared(model: &str) -> Result<EmbeddedLM, LmError> {
     let lm = EmbeddedLM::load(model)?;
     m.insert(model.to_string(), lm.clone());
     Ok(lm)
+}
+
+/// The in-process sentence embedder for servers and KNN demo selection: all-MiniLM-L6-v2 when
+/// this build has the `embeddings` feature and its weights are in [`models_dir`], loaded once per
+/// process. `None` otherwise, after a warning that says what is missing, so callers can run
+/// without embeddings (e.g. `rdspy serve-model` then answers `/v1/embeddings` with a 404 that
+/// names the fix).
+pub fn default_embedder() -> Option<Arc<dyn rdspy::embed::Embedder>> {
+    #[cfg(feature = "embeddings")]
+    {
+        static LOADED: OnceLock<Option<Arc<dyn rdspy::embed::Embedder>>> = OnceLock::new();
+        LOADED
+            .get_or_init(|| match MiniLmEmbedder::load_default() {
+                Ok(e) => Some(Arc::new(e) as Arc<dyn rdspy::embed::Embedder>),
+                Err(e) => {
+                    tracing::warn!("no sentence embedder: {e}");
+                    None
+                }
+            })
+            .clone()
+    }
+    #[cfg(not(feature = "embeddings"))]
+    {
+        tracing::warn!("no sentence embedder: rdspy-embedded was built without the `embeddings` feature");
+        None
+    }
 }
 
 /// Register the `local/` provider with [`rdspy::lm::LmBuilder`], so model strings such as
