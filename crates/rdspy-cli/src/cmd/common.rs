@@ -1,53 +1,11 @@
-//! Flags and helpers shared by the subcommands that build a program from a signature.
+//! Flags and helpers shared by the subcommands: inputs, demos and the LM.
 
 use anyhow::{bail, Context, Result};
-use rdspy::adapter::{Adapter, ChatAdapter, JSONAdapter};
-use rdspy::predict::{ChainOfThought, Predict};
+use rdspy::predict::Predict;
 use rdspy::signature::TypeSpec;
 use rdspy::{Example, Signature};
 use serde_json::{Map, Value};
 use std::path::Path;
-
-/// `--signature "..." [--instructions ".."] [--module predict|cot] [--adapter chat|json]`
-#[derive(clap::Args, Debug, Clone)]
-pub struct ProgramArgs {
-    /// DSPy's string signature, e.g. "question -> answer" or "context: list[str], question -> answer".
-    #[arg(long, short = 's')]
-    pub signature: String,
-    /// Instructions (default: DSPy's "Given the fields ..." sentence).
-    #[arg(long)]
-    pub instructions: Option<String>,
-    /// The module: `predict` or `cot` (ChainOfThought, which adds a `reasoning` output).
-    #[arg(long, default_value = "predict", value_parser = ["predict", "cot", "chain_of_thought"])]
-    pub module: String,
-    /// The adapter: `chat` (DSPy's default) or `json`.
-    #[arg(long, default_value = "chat", value_parser = ["chat", "json"])]
-    pub adapter: String,
-}
-
-impl ProgramArgs {
-    /// The predictor these flags describe.
-    pub fn predictor(&self) -> Result<Predict> {
-        let mut sig = Signature::parse(&self.signature)?;
-        if let Some(i) = &self.instructions {
-            sig = sig.with_instructions(i.as_str());
-        }
-        let mut p = match self.module.as_str() {
-            "predict" => Predict::new(sig),
-            _ => ChainOfThought::new(sig).predict,
-        };
-        p.adapter = Some(self.adapter());
-        Ok(p)
-    }
-
-    /// The adapter these flags name.
-    pub fn adapter(&self) -> std::sync::Arc<dyn Adapter> {
-        match self.adapter.as_str() {
-            "json" => std::sync::Arc::new(JSONAdapter::default()),
-            _ => std::sync::Arc::new(ChatAdapter::default()),
-        }
-    }
-}
 
 /// `[--demos demos.jsonl] --input key=value ...`
 #[derive(clap::Args, Debug, Clone)]

@@ -20,8 +20,8 @@ pub struct Args {
     #[command(flatten)]
     pub lm: LmArgs,
     /// labeled (LabeledFewShot), bootstrap (BootstrapFewShot), random-search (BootstrapFewShotWithRandomSearch),
-    /// copro (COPRO) or mipro (MIPROv2).
-    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search", "copro", "mipro"])]
+    /// copro (COPRO), mipro (MIPROv2), simba (SIMBA) or gepa (GEPA).
+    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search", "copro", "mipro", "simba", "gepa"])]
     pub optimizer: String,
     /// Training examples (.jsonl, .json or .csv).
     #[arg(long)]
@@ -77,6 +77,8 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub search: Box<super::compile_search::SearchArgs>,
+    #[command(flatten)]
+    pub reflect: Box<super::compile_reflect::ReflectArgs>,
 }
 
 /// Run the subcommand.
@@ -152,7 +154,7 @@ pub fn run(args: Args) -> Result<()> {
             candidates,
             usage: usage.clone(),
             seconds: secs,
-            sections: super::compile_search::take_sections(),
+            sections: [super::compile_search::take_sections(), super::compile_reflect::take_sections()].concat(),
         };
         rdspy::optimize::report::write(&report, &compiled, path)?;
     }
@@ -184,6 +186,9 @@ async fn compile(
 ) -> rdspy::Result<(CliProgram, Candidates)> {
     if matches!(args.optimizer.as_str(), "copro" | "mipro") {
         return super::compile_search::compile(args, student, train, val, metric, checkpoint).await;
+    }
+    if matches!(args.optimizer.as_str(), "simba" | "gepa") {
+        return super::compile_reflect::compile(args, student, train, val, metric, checkpoint).await;
     }
     let bootstrap = BootstrapFewShot {
         metric: Some(metric),

@@ -5,6 +5,7 @@ use super::compile::Args;
 use super::program::CliProgram;
 use rdspy::evaluate::SharedMetric;
 use rdspy::optimize::{search_report, AutoRun, Budget, Candidate, Checkpoint, Copro, MiproV2};
+use rdspy::predict::Predictors;
 use rdspy::Example;
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +27,9 @@ pub struct SearchArgs {
     /// MIPROv2 zero-shot: instructions only (no demos).
     #[arg(long)]
     pub zero_shot: bool,
+    /// MIPROv2 with --auto none: score every trial on the whole valset (DSPy's `minibatch=False`).
+    #[arg(long)]
+    pub no_minibatch: bool,
     /// MIPROv2 minibatch size (DSPy: 35).
     #[arg(long, default_value_t = 35)]
     pub minibatch_size: usize,
@@ -95,6 +99,9 @@ pub async fn compile(
 ) -> rdspy::Result<(CliProgram, Vec<Candidate>)> {
     let s = &args.search;
     let prompt = s.prompt_lm(args).map_err(|e| rdspy::Error::InvalidInput(format!("--prompt-model: {e}")))?;
+    // Without --prompt-model, proposals come from --lm (DSPy: the configured LM); the CLI sets
+    // the LM on the predictor, not in the settings, so pass it explicitly.
+    let prompt = prompt.or_else(|| student.named_predictors().into_iter().find_map(|(_, p)| p.lm.clone()));
     let (program, candidates, stop) = if args.optimizer == "copro" {
         let mut c = Copro::new(move |e: &Example, p: &rdspy::Prediction, t: Option<&rdspy::trace::Trace>| metric.score(e, p, t));
         c.prompt_model = prompt;
@@ -117,6 +124,7 @@ pub async fn compile(
         m.num_trials = s.num_trials;
         (m.max_bootstrapped_demos, m.max_labeled_demos) = if s.zero_shot { (0, 0) } else { (args.max_demos.unwrap_or(4), s.mipro_labeled) };
         m.minibatch_size = s.minibatch_size;
+        m.minibatch = !s.no_minibatch;
         m.init_temperature = s.init_temperature.unwrap_or(1.0);
         m.seed = args.seed;
         m.num_threads = args.concurrency;

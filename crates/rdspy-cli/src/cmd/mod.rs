@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod compile;
+pub mod compile_reflect;
 pub mod compile_search;
 pub mod eval;
 pub mod inspect;

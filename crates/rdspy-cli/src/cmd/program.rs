@@ -1,12 +1,14 @@
 //! The program a CLI subcommand works on: `--program program.json` or `--signature "..."`
 //! flags, plus `--input-keys` for datasets and the LM (remote or embedded `local/...`).
 
-use super::common::{LmArgs, ProgramArgs};
+use super::common::LmArgs;
 use anyhow::{bail, Context, Result};
-use rdspy::predict::{Module, NamedPredictors, Predict, Predictors};
+use rdspy::adapter::{Adapter, ChatAdapter, JSONAdapter};
+use rdspy::predict::{ChainOfThought, Module, NamedPredictors, Predict, Predictors};
 use rdspy::{Example, Prediction, Signature};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `--program program.json` or `--signature ".." [--module predict|cot] [--instructions ..] [--adapter ..]`,
 /// and `--input-keys a,b`.
@@ -67,9 +69,7 @@ impl CliProgram {
 impl ProgramSource {
     /// Build the program (without its LM).
     pub fn build(&self) -> Result<CliProgram> {
-        let adapter =
-            ProgramArgs { signature: String::new(), instructions: None, module: self.module.clone(), adapter: self.adapter.clone() }
-                .adapter();
+        let adapter = self.adapter();
         if let Some(path) = &self.program {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read program file {}", path.display()))?;
             let mut state: Value = serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
@@ -98,17 +98,27 @@ impl ProgramSource {
             rdspy::save::load_state(&mut program, &state).with_context(|| format!("loading {}", path.display()))?;
             return Ok(program);
         }
-        let args = ProgramArgs {
-            signature: self.signature.clone().unwrap_or_default(),
-            instructions: self.instructions.clone(),
-            module: self.module.clone(),
-            adapter: self.adapter.clone(),
+        let mut sig = Signature::parse(self.signature.as_deref().unwrap_or_default())?;
+        if let Some(i) = &self.instructions {
+            sig = sig.with_instructions(i.as_str());
+        }
+        let mut p = match self.module.as_str() {
+            "predict" => Predict::new(sig),
+            _ => ChainOfThought::new(sig).predict,
         };
-        let p = args.predictor()?;
+        p.adapter = Some(adapter);
         let name = if self.module == "predict" { "self" } else { "predict" };
         // ChainOfThought's predictor is saved as `predict`; the CLI runs it directly (its
         // signature already has the `reasoning` output).
         Ok(CliProgram(NamedPredictors(vec![(name.to_string(), p)])))
+    }
+
+    /// The adapter `--adapter` names (a loaded program's adapter is not saved, as in DSPy).
+    pub fn adapter(&self) -> Arc<dyn Adapter> {
+        match self.adapter.as_str() {
+            "json" => Arc::new(JSONAdapter::default()),
+            _ => Arc::new(ChatAdapter::default()),
+        }
     }
 
     /// The dataset's input keys: `--input-keys`, else the program's input fields.

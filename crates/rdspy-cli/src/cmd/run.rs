@@ -1,17 +1,18 @@
 //! `rdspy run`: run a program on one input and print the prediction.
 
-use super::common::{InputArgs, LmArgs, ProgramArgs};
+use super::common::{InputArgs, LmArgs};
+use super::program::{build_lm, ProgramSource};
 use anyhow::Result;
 use rdspy::predict::Module;
 
 /// Arguments of `rdspy run`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  rdspy run --lm local/smollm2-135m -s \"sentence -> sentiment: Literal['positive', 'negative']\" -i sentence=\"a gorgeous, witty film\"\n  rdspy run --lm openai/gpt-4o-mini -s \"question -> answer\" -i question=\"What is 2+2?\"\n  rdspy run --lm openai/mock --api-base http://127.0.0.1:8099/v1 -s \"q -> a: int\" -i q=hi --json"
+    after_help = "Examples:\n  rdspy run --lm local/smollm2-135m -s \"sentence -> sentiment: Literal['positive', 'negative']\" -i sentence=\"a gorgeous, witty film\"\n  rdspy run --lm openai/gpt-4o-mini -s \"question -> answer\" -i question=\"What is 2+2?\"\n  rdspy run --lm openai/mock --api-base http://127.0.0.1:8099/v1 -s \"q -> a: int\" -i q=hi --json\n  rdspy run --program program.json --lm local/qwen2.5-0.5b -i text=\"my card has not arrived\""
 )]
 pub struct Args {
     #[command(flatten)]
-    pub program: ProgramArgs,
+    pub program: ProgramSource,
     #[command(flatten)]
     pub lm: LmArgs,
     #[command(flatten)]
@@ -23,21 +24,11 @@ pub struct Args {
 
 /// Run the subcommand.
 pub fn run(args: Args) -> Result<()> {
-    let mut predictor = args.program.predictor()?;
-    let inputs = args.inputs.apply(&mut predictor)?;
-    if args.lm.lm.starts_with("local/") {
-        #[cfg(feature = "embedded")]
-        rdspy_embedded::register();
-        #[cfg(not(feature = "embedded"))]
-        anyhow::bail!(
-            "--lm {}: this rdspy binary was built without the embedded model (--no-default-features); \
-             rebuild with the default `embedded` feature, or serve the model elsewhere and use openai/<name> with --api-base",
-            args.lm.lm
-        );
-    }
-    predictor.lm = Some(args.lm.build()?);
+    let mut program = args.program.build()?;
+    let inputs = args.inputs.apply(program.predictor_mut())?;
+    program.predictor_mut().lm = Some(build_lm(&args.lm)?);
     let rt = tokio::runtime::Runtime::new()?;
-    let prediction = rt.block_on(predictor.forward(&rdspy::Example::from_map(inputs)))?;
+    let prediction = rt.block_on(program.forward(&rdspy::Example::from_map(inputs)))?;
     if args.json {
         println!("{}", serde_json::to_string(&prediction.to_json())?);
     } else {

@@ -188,6 +188,7 @@ impl Copro {
         match self.propose(meter, sig, input, n, tag).await {
             Ok(c) => Ok(c),
             Err(_) if meter.exhausted().is_some() => Ok(Vec::new()),
+            Err(e @ crate::Error::NoLm) => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "COPRO: the prompt model's proposals could not be read; going on without them");
                 Ok(Vec::new())

@@ -275,6 +275,7 @@ impl Grounded<'_> {
                     match self.one(pred, sets, set_i, tip, rollout).await {
                         Ok(s) => Ok(json!(s)),
                         Err(_) if self.meter.exhausted().is_some() => Err(crate::Error::Other("budget exhausted".into())),
+                        Err(e @ crate::Error::NoLm) => Err(e),
                         Err(e) => {
                             tracing::warn!(predictor = %name, error = %e, "MIPROv2: a proposal failed; using the original instruction in its place");
                             Ok(json!(pred.signature().instructions()))
