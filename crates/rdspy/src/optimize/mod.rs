@@ -27,23 +27,23 @@ pub mod budget;
 mod checkpoint;
 mod copro;
 mod ensemble;
+pub mod gepa;
 mod knn;
 mod labeled;
 pub mod mipro;
 mod random_search;
+pub mod report;
 mod scoring;
 pub mod search_report;
-pub mod gepa;
-pub mod report;
 pub mod simba;
 mod traced;
 
 pub use bootstrap::BootstrapFewShot;
 pub use budget::{Budget, BudgetMeter, Exhausted, StopReason};
 pub use checkpoint::Checkpoint;
+pub use copro::{basic_generate_instruction, generate_instruction_given_attempts, Copro, CoproCandidate, CoproRun};
 pub use gepa::{Gepa, GepaBudget, GepaResult};
 pub use simba::{Simba, SimbaCandidate, SimbaResult, SimbaStep};
-pub use copro::{basic_generate_instruction, generate_instruction_given_attempts, Copro, CoproCandidate, CoproRun};
 
 /// A journal key from JSON parts (used by [`crate::evaluate::Evaluate`]'s checkpointing).
 #[doc(hidden)]

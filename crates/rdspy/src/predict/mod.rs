@@ -46,22 +46,22 @@ mod best_of_n;
 mod chain_of_thought;
 mod multi_chain_comparison;
 mod parallel;
-mod refine;
 #[allow(clippy::module_inception)]
 mod predict;
 mod react;
+mod refine;
 
 pub use aggregation::{default_normalize, majority, majority_of_completions, majority_with};
 pub use best_of_n::{BestOfN, Reward};
 pub use chain_of_thought::ChainOfThought;
 pub use multi_chain_comparison::MultiChainComparison;
 pub use parallel::{Parallel, ParallelResults};
-pub use refine::{inspect_modules, offer_feedback_signature, Refine};
 pub use predict::{LmConfig, Predict};
-pub use react::ReAct;
 /// `#[derive(Predictors)]`: implements [`Predictors`] (trait of the same name) from the
 /// struct's fields; see the module documentation.
 pub use rdspy_macros::Predictors;
+pub use react::ReAct;
+pub use refine::{inspect_modules, offer_feedback_signature, Refine};
 
 use crate::{Example, Prediction, Result};
 
