@@ -6,7 +6,8 @@
 #   cargo build --release -p rdspy-cli --no-default-features), SERVE (a binary with the embedded
 #   model; default /work/target-embedded/release/rdspy), DSPY_PYTHON (python with dspy==3.4.1 and
 #   optuna), PORT (8113), MODEL (local/qwen2.5-0.5b), DATASETS ("sst2 banking77"),
-#   N_TRAIN/N_VAL/N_TEST (30/30/60), BREADTH/DEPTH (COPRO, 4/2), AUTO (MIPROv2, light), THREADS (4).
+#   SIDES ("rdspy dspy"), N_TRAIN/N_VAL/N_TEST (30/30/60), BREADTH/DEPTH (COPRO, 4/2), AUTO (MIPROv2, light; or none with
+#   NUM_CANDIDATES and NUM_TRIALS), THREADS (4).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RDSPY=${RDSPY:-target/release/rdspy}
@@ -17,10 +18,15 @@ MODEL=${MODEL:-local/qwen2.5-0.5b}
 NAME=${MODEL#local/}
 DATASETS=${DATASETS:-sst2 banking77}
 N_TRAIN=${N_TRAIN:-30}; N_VAL=${N_VAL:-30}; N_TEST=${N_TEST:-60}
-BREADTH=${BREADTH:-4}; DEPTH=${DEPTH:-2}; AUTO=${AUTO:-light}; THREADS=${THREADS:-4}; SEED=${SEED:-9}
+BREADTH=${BREADTH:-4}; DEPTH=${DEPTH:-2}; AUTO=${AUTO:-light}; NUM_CANDIDATES=${NUM_CANDIDATES:-}; NUM_TRIALS=${NUM_TRIALS:-}; THREADS=${THREADS:-4}; SEED=${SEED:-9}
 OPTIMIZERS=${*:-copro mipro}
+SIDES=${SIDES:-rdspy dspy}
 WORK=$(mktemp -d /tmp/rdspy-bench-opt.XXXXXX)
 OUT=${OUT:-benches/optimizers/results.jsonl}
+MIPRO_ARGS=(--auto "$AUTO")
+if [ "$AUTO" = none ]; then MIPRO_ARGS+=(--num-candidates "$NUM_CANDIDATES" --num-trials "$NUM_TRIALS"); fi
+RDSPY_MIPRO_ARGS=("${MIPRO_ARGS[@]}")
+if [ "$AUTO" = none ]; then RDSPY_MIPRO_ARGS+=(--no-minibatch); fi  # run_dspy.py passes minibatch=False itself
 API=http://127.0.0.1:$PORT/v1
 
 if ! curl -sf "$API/models" >/dev/null; then
@@ -46,10 +52,11 @@ for data in $DATASETS; do
   d=$WORK/$data; sig=$(cat "$d/signature.txt")
   for opt in $OPTIMIZERS; do
     # rdspy: compile (fresh cache), then score on the test split.
+    if [[ " $SIDES " == *" rdspy "* ]]; then
     export RDSPY_CACHE_DIR=$WORK/cache-rdspy-$data-$opt
     start=$(date +%s.%N)
     "$RDSPY" compile --lm "openai/$NAME" --api-base "$API" -s "$sig" --train "$d/train.jsonl" --val "$d/val.jsonl" \
-      --metric exact_match:label --optimizer "$opt" --breadth "$BREADTH" --depth "$DEPTH" --auto "$AUTO" --seed "$SEED" \
+      --metric exact_match:label --optimizer "$opt" --breadth "$BREADTH" --depth "$DEPTH" "${RDSPY_MIPRO_ARGS[@]}" --seed "$SEED" \
       --max-demos 4 --concurrency "$THREADS" --out "$WORK/$data-$opt.json" --report "$WORK/$data-$opt.html" --no-eval --quiet --json \
       >"$WORK/$data-$opt.compile.json" 2>"$WORK/$data-$opt.compile.log"
     secs=$(echo "$(date +%s.%N) - $start" | bc)
@@ -58,9 +65,11 @@ for data in $DATASETS; do
     score=$(tail -n1 "$WORK/$data-$opt.eval.json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["score"])')
     calls=$(tail -n1 "$WORK/$data-$opt.compile.json" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["usage"]["calls"])')
     echo "{\"side\": \"rdspy\", \"optimizer\": \"$opt\", \"data\": \"$data\", \"compile_seconds\": $secs, \"test_score\": $score, \"n_test\": $N_TEST, \"compile_calls\": $calls}" | tee -a "$OUT"
+    fi
     # Python DSPy: fresh cache directory, same settings.
+    [[ " $SIDES " == *" dspy "* ]] || continue
     DSPY_CACHEDIR=$WORK/cache-dspy-$data-$opt "$PY" benches/optimizers/run_dspy.py --optimizer "$opt" --data "$d" --api-base "$API" \
-      --model "openai/$NAME" --threads "$THREADS" --breadth "$BREADTH" --depth "$DEPTH" --auto "$AUTO" --seed "$SEED" \
+      --model "openai/$NAME" --threads "$THREADS" --breadth "$BREADTH" --depth "$DEPTH" "${MIPRO_ARGS[@]}" --seed "$SEED" \
       2>"$WORK/$data-$opt.dspy.log" | tail -n1 | tee -a "$OUT"
   done
 done

@@ -30,6 +30,8 @@ def main():
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--auto", default="light")
     ap.add_argument("--seed", type=int, default=9)
+    ap.add_argument("--num-candidates", type=int, default=None, help="with --auto none")
+    ap.add_argument("--num-trials", type=int, default=None, help="with --auto none")
     a = ap.parse_args()
 
     signature = open(f"{a.data}/signature.txt").read().strip()
@@ -47,8 +49,11 @@ def main():
         opt = dspy.COPRO(prompt_model=lm, metric=metric, breadth=a.breadth, depth=a.depth, init_temperature=1.4)
         compiled = opt.compile(program, trainset=train, eval_kwargs=dict(num_threads=a.threads, display_progress=False))
     else:
-        opt = dspy.MIPROv2(metric=metric, prompt_model=lm, task_model=lm, auto=a.auto, seed=a.seed, num_threads=a.threads)
-        compiled = opt.compile(program, trainset=train, valset=val)
+        auto = None if a.auto == "none" else a.auto
+        opt = dspy.MIPROv2(metric=metric, prompt_model=lm, task_model=lm, auto=auto, seed=a.seed, num_threads=a.threads,
+                           num_candidates=a.num_candidates if auto is None else None)
+        compiled = opt.compile(program, trainset=train, valset=val, num_trials=a.num_trials if auto is None else None,
+                               minibatch=auto is not None)
     compile_seconds = time.perf_counter() - started
     calls = len(lm.history)
     result = dspy.Evaluate(devset=test, metric=metric, num_threads=a.threads, display_progress=False)(compiled)

@@ -31,8 +31,8 @@ pub mod primitives;
 pub mod save;
 pub mod settings;
 pub mod signature;
-pub mod trace;
 pub mod tool;
+pub mod trace;
 
 pub use assertions::{assert, suggest};
 pub use error::{Error, Result};
