@@ -2,15 +2,16 @@
 //! by rdspy loads in `dspy.ReAct` and formats the same messages for both predictors (`react`,
 //! `extract.predict`), and one saved by DSPy loads here with the same messages.
 //!
-//! Ignored by default (needs Python DSPy). Run with
-//! `RDSPY_DSPY_PYTHON=/path/to/python cargo test -p rdspy --test react_python_roundtrip -- --ignored`.
+//! Finds Python DSPy as `tests/common` says (`.venv-dspy` from `scripts/setup.sh`, or
+//! `RDSPY_DSPY_PYTHON`; `RDSPY_SKIP_PYTHON=1` skips).
+
+mod common;
 
 use rdspy::predict::{Predictors, ReAct};
 use rdspy::tool::Tool;
 use rdspy::{Example, Signature};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::Path;
 
 #[derive(serde::Deserialize, rdspy::SignatureType)]
 struct Expression {
@@ -44,14 +45,23 @@ fn inputs() -> Value {
     })
 }
 
-fn python(mode: &str, program: &std::path::Path, dir: &std::path::Path) -> Value {
-    let py = std::env::var_os("RDSPY_DSPY_PYTHON").expect("set RDSPY_DSPY_PYTHON to a python with dspy==3.4.1");
+/// Runs tests/python/react_roundtrip.py; in `load` mode DSPy also saves what it loaded to
+/// `dir/resaved.json`.
+fn python(py: &Path, mode: &str, program: &Path, dir: &Path) -> Value {
     let inputs_path = dir.join("inputs.json");
     std::fs::write(&inputs_path, inputs().to_string()).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/react_roundtrip.py");
-    let out = Command::new(py).arg(script).arg(mode).arg(program).arg(&inputs_path).output().unwrap();
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let resaved = dir.join("resaved.json");
+    common::run_python(py, "react_roundtrip.py", &[mode.as_ref(), program.as_os_str(), inputs_path.as_os_str(), resaved.as_os_str()])
+}
+
+/// The predictor states of two saved programs are equal: what one side wrote, the other kept.
+fn assert_same_state(ours: &Path, theirs: &Path) {
+    let read = |p: &Path| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let (ours, theirs) = (read(ours), read(theirs));
+    for name in ["react", "extract.predict"] {
+        assert!(ours[name].is_object(), "{name} missing from the saved program: {ours}");
+        assert_eq!(ours[name], theirs[name], "{name}: the state changed on the way between rdspy and DSPy");
+    }
 }
 
 fn assert_same_prompts(program: &ReAct, python: &Value) {
@@ -67,15 +77,9 @@ fn assert_same_prompts(program: &ReAct, python: &Value) {
     }
 }
 
-fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdspy-react-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
-#[ignore = "needs Python DSPy 3.4.1: set RDSPY_DSPY_PYTHON and run with --ignored"]
 fn react_saved_by_rdspy_loads_in_dspy_with_the_same_prompts() {
+    let Some(py) = common::dspy_python() else { return };
     let mut a = agent();
     let sig = a.react.signature().append_instructions("Prefer the calculator.");
     a.react.set_signature(sig);
@@ -85,23 +89,29 @@ fn react_saved_by_rdspy_loads_in_dspy_with_the_same_prompts() {
     a.extract.predict.demos = vec![Example::from_json(json!({"question": "2+2?", "trajectory": "[[ ## thought_0 ## ]]\nAdd.",
         "reasoning": "It is 4.", "answer": 4.0, "augmented": true}))
     .unwrap()];
-    let dir = tempdir("to-py");
+    let dir = common::tempdir("react-to-py");
     let path = dir.join("program.json");
     rdspy::save::save(&a, &path).unwrap();
-    let py = python("load", &path, &dir);
-    assert_same_prompts(&a, &py);
-    assert!(py["react"][0]["content"].as_str().unwrap().contains("Prefer the calculator."));
+    let prompts = python(&py, "load", &path, &dir);
+    assert_same_prompts(&a, &prompts);
+    assert!(prompts["react"][0]["content"].as_str().unwrap().contains("Prefer the calculator."));
+    // DSPy saving what it loaded writes back rdspy's state: nothing was lost or reshaped.
+    assert_same_state(&path, &dir.join("resaved.json"));
 }
 
 #[test]
-#[ignore = "needs Python DSPy 3.4.1: set RDSPY_DSPY_PYTHON and run with --ignored"]
 fn react_saved_by_dspy_loads_in_rdspy_with_the_same_prompts() {
-    let dir = tempdir("from-py");
+    let Some(py) = common::dspy_python() else { return };
+    let dir = common::tempdir("react-from-py");
     let path = dir.join("program.json");
-    let py = python("save", &path, &dir);
+    let prompts = python(&py, "save", &path, &dir);
     let mut a = agent();
     rdspy::save::load(&mut a, &path).unwrap();
     assert_eq!(a.react.demos.len(), 1);
     assert_eq!(a.extract.predict.signature().instructions(), "Read the trajectory, then answer.");
-    assert_same_prompts(&a, &py);
+    assert_same_prompts(&a, &prompts);
+    // Saving again writes back the state DSPy wrote: nothing was lost or reshaped on the way in.
+    let again = dir.join("again.json");
+    rdspy::save::save(&a, &again).unwrap();
+    assert_same_state(&again, &path);
 }

@@ -1,7 +1,8 @@
 """ReAct save/load between rdspy and Python DSPy 3.4.
 
-    react_roundtrip.py load PROGRAM.json INPUTS.json
+    react_roundtrip.py load PROGRAM.json INPUTS.json [RESAVED.json]
         builds dspy.ReAct, loads the program rdspy saved, prints {name: messages}
+        (and saves what it loaded to RESAVED.json)
     react_roundtrip.py save PROGRAM.json INPUTS.json
         builds dspy.ReAct, changes instructions and demos, saves it, prints {name: messages}
 
@@ -32,10 +33,13 @@ def messages(program, inputs):
 
 
 mode, program_path, inputs_path = sys.argv[1:4]
+resaved_path = sys.argv[4] if len(sys.argv) > 4 else None
 inputs = json.load(open(inputs_path))
 program = agent()
 if mode == "load":
     program.load(program_path)
+    if resaved_path:
+        program.save(resaved_path)
 else:
     program.react.signature = program.react.signature.with_instructions(program.react.signature.instructions + "\nPrefer the calculator.")
     program.extract.predict.signature = program.extract.predict.signature.with_instructions("Read the trajectory, then answer.")
