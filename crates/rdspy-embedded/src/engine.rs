@@ -28,7 +28,10 @@ pub(crate) const COMPLETED_MARKER: &str = "[[ ## completed ## ]]";
 pub struct EngineOptions {
     /// Context size; clamped to the model's training context. Default 4096.
     pub n_ctx: u32,
-    /// CPU threads for prompt and generation. Default 2 (llama.cpp's own default is 4).
+    /// CPU threads for prompt and generation. Default: `RDSPY_LLAMA_THREADS` if set, else the CPUs
+    /// this process may use, at most 8 (llama.cpp's own default is 4; more threads than free
+    /// cores makes ggml's spinning workers slower, not faster, so lower it when several model
+    /// processes share a machine).
     pub n_threads: i32,
     /// Reuse the KV cache of the longest common token prefix with the previous prompt.
     pub prefix_reuse: bool,
@@ -43,7 +46,15 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { n_ctx: 4096, n_threads: 2, prefix_reuse: true, default_max_tokens: 512, forced_text: true }
+        EngineOptions { n_ctx: 4096, n_threads: default_threads(), prefix_reuse: true, default_max_tokens: 512, forced_text: true }
+    }
+}
+
+/// `RDSPY_LLAMA_THREADS` when it is a positive number, else the available parallelism capped at 8.
+fn default_threads() -> i32 {
+    match std::env::var("RDSPY_LLAMA_THREADS").ok().and_then(|v| v.trim().parse::<i32>().ok()) {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(2, |n| n.get().min(8) as i32),
     }
 }
 
