@@ -4,6 +4,9 @@
 //! so any backend fits: the in-process MiniLM in `rdspy-embedded`, an HTTP `/v1/embeddings`
 //! client, or a test double.
 
+mod openai;
+pub use openai::OpenAIEmbedder;
+
 /// Why embedding failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("embedding with {model} failed: {message}")]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// Arguments of `rdspy compile`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  rdspy compile --lm local/qwen2.5-0.5b -s \"sentence -> label: Literal['positive', 'negative']\" \\\n      --optimizer bootstrap --train data/sst2/train.jsonl --val data/sst2/dev.jsonl --metric exact_match:label --out program.json --report report.html\n  rdspy compile --program program.json --lm openai/gpt-4o-mini --optimizer random-search --train train.jsonl --metric f1 --out better.json --seed 3"
+    after_help = "Examples:\n  rdspy compile --lm local/qwen2.5-0.5b -s \"sentence -> label: Literal['positive', 'negative']\" \\\n      --optimizer bootstrap --train data/sst2/train.jsonl --val data/sst2/dev.jsonl --metric exact_match:label --out program.json --report report.html\n  rdspy compile --lm local/smollm2-135m -s \"sentence -> label: Literal['positive', 'negative']\" --optimizer knn --k 3 \\\n      --train data/sst2/train.jsonl --val data/sst2/dev.jsonl --val-limit 20 --metric exact_match:label --out knn.json\n  rdspy compile --program program.json --lm openai/gpt-4o-mini --optimizer random-search --train train.jsonl --metric f1 --out better.json --seed 3"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -20,8 +20,9 @@ pub struct Args {
     #[command(flatten)]
     pub lm: LmArgs,
     /// labeled (LabeledFewShot), bootstrap (BootstrapFewShot), random-search (BootstrapFewShotWithRandomSearch),
-    /// copro (COPRO), mipro (MIPROv2), simba (SIMBA) or gepa (GEPA).
-    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search", "copro", "mipro", "simba", "gepa"])]
+    /// copro (COPRO), mipro (MIPROv2), simba (SIMBA), gepa (GEPA) or knn (KNNFewShot: demos per input
+    /// bootstrapped from its --k nearest training examples).
+    #[arg(long, default_value = "bootstrap", value_parser = ["labeled", "bootstrap", "random-search", "copro", "mipro", "simba", "gepa", "knn"])]
     pub optimizer: String,
     /// Training examples (.jsonl, .json or .csv).
     #[arg(long)]
@@ -79,6 +80,8 @@ pub struct Args {
     pub search: Box<super::compile_search::SearchArgs>,
     #[command(flatten)]
     pub reflect: Box<super::compile_reflect::ReflectArgs>,
+    #[command(flatten)]
+    pub knn: super::compile_knn::KnnArgs,
 }
 
 /// Run the subcommand.
@@ -207,6 +210,7 @@ async fn compile(
             Ok((opt.compile(student, train, None).await?, vec![]))
         }
         "bootstrap" => Ok((bootstrap.compile(student, train, None).await?, vec![])),
+        "knn" => Ok((super::compile_knn::compile(args, student, train, bootstrap).await?, vec![])),
         _ => {
             let rs = BootstrapFewShotWithRandomSearch {
                 bootstrap,
@@ -234,6 +238,7 @@ fn save_program(program: &CliProgram, path: &std::path::Path) -> Result<()> {
             state = serde_json::Value::Object(flat);
         }
     }
+    super::compile_knn::save_into(program, &mut state);
     let mut text = serde_json::to_string_pretty(&state)?;
     text.push('\n');
     rdspy::save::write_atomic(path, text.as_bytes())?;

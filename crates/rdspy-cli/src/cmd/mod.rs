@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod compile;
+pub mod compile_knn;
 pub mod compile_reflect;
 pub mod compile_search;
 pub mod eval;

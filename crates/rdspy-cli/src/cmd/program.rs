@@ -35,9 +35,10 @@ pub struct ProgramSource {
 }
 
 /// A one-predictor program with its saved name (`self` for Predict, `predict` for
-/// ChainOfThought), so a compiled program saves under the name Python DSPy expects.
+/// ChainOfThought), so a compiled program saves under the name Python DSPy expects. A KNN
+/// program (`compile --optimizer knn`) also carries its embedded trainset, and picks its demos per input.
 #[derive(Debug, Clone)]
-pub struct CliProgram(pub NamedPredictors);
+pub struct CliProgram(pub NamedPredictors, pub Option<Arc<super::compile_knn::CliKnn>>);
 
 impl Predictors for CliProgram {
     fn named_predictors(&self) -> Vec<(String, &Predict)> {
@@ -51,6 +52,9 @@ impl Predictors for CliProgram {
 #[async_trait::async_trait]
 impl Module for CliProgram {
     async fn forward(&self, inputs: &Example) -> rdspy::Result<Prediction> {
+        if let Some(knn) = &self.1 {
+            return knn.index.forward(&CliProgram(self.0.clone(), None), inputs).await;
+        }
         self.0 .0[0].1.forward(inputs).await
     }
 }
@@ -94,8 +98,9 @@ impl ProgramSource {
             let spec = spec["signature"].as_str().with_context(|| format!("{}: predictor `{name}` has no signature", path.display()))?;
             let mut p = Predict::new(Signature::parse(spec).with_context(|| format!("{}: predictor `{name}`", path.display()))?);
             p.adapter = Some(adapter);
-            let mut program = CliProgram(NamedPredictors(vec![(name.clone(), p)]));
+            let mut program = CliProgram(NamedPredictors(vec![(name.clone(), p)]), None);
             rdspy::save::load_state(&mut program, &state).with_context(|| format!("loading {}", path.display()))?;
+            program.1 = super::compile_knn::load_from(&state, path)?;
             return Ok(program);
         }
         let mut sig = Signature::parse(self.signature.as_deref().unwrap_or_default())?;
@@ -110,7 +115,7 @@ impl ProgramSource {
         let name = if self.module == "predict" { "self" } else { "predict" };
         // ChainOfThought's predictor is saved as `predict`; the CLI runs it directly (its
         // signature already has the `reasoning` output).
-        Ok(CliProgram(NamedPredictors(vec![(name.to_string(), p)])))
+        Ok(CliProgram(NamedPredictors(vec![(name.to_string(), p)]), None))
     }
 
     /// The adapter `--adapter` names (a loaded program's adapter is not saved, as in DSPy).

@@ -57,7 +57,7 @@ pub fn program_state_of<P: crate::predict::Predictors + ?Sized>(p: &P) -> serde_
     checkpoint::program_state(p)
 }
 pub use ensemble::{majority, Ensemble, Ensembled};
-pub use knn::{KNNFewShot, KnnProgram};
+pub use knn::{KNNFewShot, KnnIndex, KnnProgram};
 pub use labeled::LabeledFewShot;
 pub use mipro::{AutoRun, MiproRun, MiproTrial, MiproV2, Tpe};
 pub use random_search::{BootstrapFewShotWithRandomSearch, Candidate};

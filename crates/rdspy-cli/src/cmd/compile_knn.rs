@@ -1,0 +1,158 @@
+//! `rdspy compile --optimizer knn`: KNNFewShot, and rebuilding a saved KNN program.
+//!
+//! A KNN program has no fixed demos: each input gets its `k` nearest training examples
+//! (by sentence embedding), bootstrapped through the program, as DSPy's `KNNFewShot` does. So
+//! the saved file keeps what that needs — `k`, the embedder, the bootstrap settings and the
+//! training examples — under `metadata.rdspy.knn`. Python DSPy's loader ignores that key and
+//! loads the (demo-less) predictor; `rdspy run/eval --program` rebuilds the KNN program.
+
+use super::program::CliProgram;
+use anyhow::{anyhow, bail, Context, Result};
+use rdspy::embed::Embedder;
+use rdspy::evaluate::{metric_by_name, SharedMetric};
+use rdspy::optimize::{BootstrapFewShot, KNNFewShot, KnnIndex};
+use rdspy::Example;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The local MiniLM embedder's name.
+const LOCAL_EMBEDDER: &str = "local/all-MiniLM-L6-v2";
+
+/// `rdspy compile --optimizer knn` options.
+#[derive(clap::Args, Debug)]
+pub struct KnnArgs {
+    /// knn: nearest training examples per input, bootstrapped into its demos (DSPy's `k`).
+    #[arg(long, default_value_t = 3)]
+    pub k: usize,
+    /// knn: the sentence embedder: local/all-MiniLM-L6-v2 (in-process) or openai/<model>
+    /// (the `/v1/embeddings` endpoint of --embedder-api-base, else --api-base).
+    #[arg(long, default_value = LOCAL_EMBEDDER)]
+    pub embedder: String,
+    /// knn: the server of an `openai/<model>` embedder (…/v1), when it is not --api-base.
+    #[arg(long)]
+    pub embedder_api_base: Option<String>,
+}
+
+/// A KNN index beside a CLI program, with the settings it is saved with.
+#[derive(Clone)]
+pub struct CliKnn {
+    /// The embedded trainset and KNNFewShot settings.
+    pub index: KnnIndex,
+    /// `metadata.rdspy.knn` of the saved program.
+    pub spec: Value,
+}
+
+impl std::fmt::Debug for CliKnn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CliKnn")
+            .field("k", &self.spec["k"])
+            .field("embedder", &self.spec["embedder"])
+            .field("trainset", &self.index.trainset().len())
+            .finish()
+    }
+}
+
+/// The embedder `name` names: the in-process MiniLM, or an OpenAI-compatible endpoint.
+pub fn embedder(name: &str, api_base: Option<&str>) -> Result<Arc<dyn Embedder>> {
+    if name == LOCAL_EMBEDDER || name == "local/minilm" {
+        #[cfg(feature = "embedded")]
+        return rdspy_embedded::default_embedder().ok_or_else(|| {
+            anyhow!(
+                "--embedder {name}: the all-MiniLM-L6-v2 weights were not found in {}; run scripts/fetch-models.sh \
+                 (or `rdspy models fetch`), or point RDSPY_MODELS_DIR at them",
+                rdspy_embedded::models_dir().join(rdspy_embedded::MINILM_DIR).display()
+            )
+        });
+        #[cfg(not(feature = "embedded"))]
+        bail!(
+            "--embedder {name}: this rdspy binary was built without the embedded models (--no-default-features); \
+             use --embedder openai/<model> with an OpenAI-compatible server (e.g. `rdspy serve-model`)"
+        );
+    }
+    if let Some(model) = name.strip_prefix("openai/") {
+        let Some(base) = api_base else {
+            bail!("--embedder {name}: an OpenAI-compatible embedder needs a server: pass --embedder-api-base URL (…/v1) or --api-base");
+        };
+        return Ok(Arc::new(rdspy::embed::OpenAIEmbedder::new(model, base)?));
+    }
+    bail!("--embedder {name}: unknown embedder; use {LOCAL_EMBEDDER} or openai/<model>")
+}
+
+/// Compile: embed the trainset; the returned program bootstraps each input's neighbours when run.
+pub async fn compile(
+    args: &super::compile::Args,
+    student: &CliProgram,
+    train: &[Example],
+    bootstrap: BootstrapFewShot,
+) -> rdspy::Result<CliProgram> {
+    let knn = &args.knn;
+    let api_base = knn.embedder_api_base.as_deref().or(args.lm.api_base.as_deref());
+    let embedder = embedder(&knn.embedder, api_base).map_err(|e| rdspy::Error::Other(format!("{e:#}")))?;
+    let input_keys = train.first().and_then(Example::input_keys).map(<[String]>::to_vec).unwrap_or_default();
+    let spec = json!({
+        "k": knn.k,
+        "embedder": knn.embedder,
+        "embedder_api_base": if knn.embedder.starts_with("openai/") { api_base.map(Value::from).unwrap_or(Value::Null) } else { Value::Null },
+        "metric": args.metric,
+        "max_bootstrapped_demos": bootstrap.max_bootstrapped_demos,
+        "max_labeled_demos": bootstrap.max_labeled_demos,
+        "max_rounds": bootstrap.max_rounds,
+        "max_errors": bootstrap.max_errors,
+        "seed": bootstrap.seed,
+        "input_keys": input_keys,
+        "trainset": train.iter().map(Example::to_json).collect::<Vec<_>>(),
+    });
+    // Checkpoints journal compile-time LM calls; KNN makes its LM calls per input at run time.
+    let opt = KNNFewShot { k: knn.k, embedder, bootstrap: BootstrapFewShot { checkpoint: None, ..bootstrap } };
+    let index = opt.index(train).await?;
+    let mut program = rdspy::optimize::reset_copy(student);
+    program.1 = Some(Arc::new(CliKnn { index, spec }));
+    Ok(program)
+}
+
+/// Put `metadata.rdspy.knn` into a saved program's state.
+pub fn save_into(program: &CliProgram, state: &mut Value) {
+    if let Some(knn) = &program.1 {
+        if let Some(rdspy) = state.pointer_mut("/metadata/rdspy").and_then(Value::as_object_mut) {
+            rdspy.insert("knn".into(), knn.spec.clone());
+        }
+    }
+}
+
+/// Rebuild the KNN index of a saved program (`None` when it is not a KNN program). Embeds the
+/// saved trainset again, so it needs the same embedder as the compile.
+pub fn load_from(state: &Value, path: &Path) -> Result<Option<Arc<CliKnn>>> {
+    let Some(spec) = state.pointer("/metadata/rdspy/knn") else { return Ok(None) };
+    let ctx = || format!("{}: metadata.rdspy.knn", path.display());
+    let field = |name: &str| spec.get(name).with_context(|| format!("{}: no `{name}`", ctx()));
+    let count = |name: &str| -> Result<usize> {
+        field(name)?.as_u64().map(|n| n as usize).with_context(|| format!("{}: `{name}` must be a non-negative integer", ctx()))
+    };
+    let name = field("embedder")?.as_str().with_context(|| format!("{}: `embedder` must be a string", ctx()))?;
+    let embedder = embedder(name, spec["embedder_api_base"].as_str()).with_context(ctx)?;
+    let metric: Option<SharedMetric> = match spec["metric"].as_str() {
+        Some(m) => Some(metric_by_name(m).with_context(ctx)?),
+        None => None,
+    };
+    let keys: Vec<String> =
+        spec["input_keys"].as_array().map(|ks| ks.iter().filter_map(|k| k.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let rows = field("trainset")?.as_array().with_context(|| format!("{}: `trainset` must be a list", ctx()))?;
+    let mut train = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let ex = Example::from_json(row.clone()).with_context(|| format!("{}: trainset[{i}]", ctx()))?;
+        train.push(if keys.is_empty() { ex } else { ex.with_inputs(&keys) });
+    }
+    let bootstrap = BootstrapFewShot {
+        metric,
+        max_bootstrapped_demos: count("max_bootstrapped_demos")?,
+        max_labeled_demos: count("max_labeled_demos")?,
+        max_rounds: count("max_rounds")?,
+        max_errors: count("max_errors")?,
+        seed: field("seed")?.as_u64().unwrap_or(0),
+        ..BootstrapFewShot::default()
+    };
+    let opt = KNNFewShot { k: count("k")?, embedder, bootstrap };
+    let index = opt.index_blocking(&train).with_context(|| format!("{}: embedding the trainset", ctx()))?;
+    Ok(Some(Arc::new(CliKnn { index, spec: spec.clone() })))
+}
