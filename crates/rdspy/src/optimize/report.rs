@@ -118,13 +118,21 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
         (Some(b), Some(a)) => format!(" ({:+.2} points)", a - b),
         _ => String::new(),
     };
+    let headline = if report.baseline.is_none() && report.final_score.is_none() {
+        "<p>Validation scores of the baseline and the compiled program were not measured (<code>--no-eval</code>).</p>".to_string()
+    } else {
+        format!(
+            "<p>Validation score, baseline → compiled program:</p><p class=\"big\">{} → {}{}</p>",
+            score(report.baseline),
+            score(report.final_score),
+            delta
+        )
+    };
     let _ = write!(
         h,
-        "<p class=\"big\">{} → {}{}</p><table><tr><th>optimizer</th><td>{}</td></tr><tr><th>model</th><td>{}</td></tr>\
+        "{}<table><tr><th>optimizer</th><td>{}</td></tr><tr><th>model</th><td>{}</td></tr>\
 <tr><th>metric</th><td>{}</td></tr><tr><th>train / validation examples</th><td>{} / {}</td></tr><tr><th>wall time</th><td>{:.1} s</td></tr></table>",
-        score(report.baseline),
-        score(report.final_score),
-        delta,
+        headline,
         esc(&report.optimizer),
         esc(&report.model),
         esc(&report.metric),
