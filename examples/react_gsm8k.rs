@@ -9,6 +9,7 @@
 //!
 //! Options: `--api-base URL` (default `http://127.0.0.1:8111/v1`), `--model NAME` (default
 //! `openai/qwen2.5-0.5b`), `--n N` questions from `data/gsm8k/test.jsonl` (default 30),
+//! `--skip S` to start after the first `S` questions (to resume an interrupted run),
 //! `--max-iters K` for ReAct (default 5), `--out FILE` (one JSON line per question, written as
 //! it goes, so an interrupted run keeps its results).
 //!
@@ -63,21 +64,22 @@ fn solved(pred: &Result<Prediction, rdspy::Error>, gold: f64) -> (bool, String) 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let (mut api_base, mut model, mut n, mut max_iters, mut out) =
-        ("http://127.0.0.1:8111/v1".to_string(), "openai/qwen2.5-0.5b".to_string(), 30usize, 5usize, None::<String>);
+    let (mut api_base, mut model, mut n, mut skip, mut max_iters, mut out) =
+        ("http://127.0.0.1:8111/v1".to_string(), "openai/qwen2.5-0.5b".to_string(), 30usize, 0usize, 5usize, None::<String>);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--api-base" => api_base = value()?,
             "--model" => model = value()?,
             "--n" => n = value()?.parse()?,
+            "--skip" => skip = value()?.parse()?,
             "--max-iters" => max_iters = value()?.parse()?,
             "--out" => out = Some(value()?),
             other => return Err(format!("unknown option {other}; see the example's doc comment").into()),
         }
     }
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/gsm8k/test.jsonl");
-    let rows: Vec<Value> = std::fs::read_to_string(data)?.lines().take(n).map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let rows: Vec<Value> = std::fs::read_to_string(data)?.lines().skip(skip).take(n).map(serde_json::from_str).collect::<Result<_, _>>()?;
     let lm = LmBuilder::new(model.as_str())
         .api_base(api_base)
         .api_key("local")
@@ -129,7 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             names.join(",")
         );
         if let Some(f) = file.as_mut() {
-            let line = json!({"index": i, "gold": gold, "cot": {"ok": c_ok, "answer": c_ans, "secs": c_secs},
+            let line = json!({"index": skip + i, "gold": gold, "cot": {"ok": c_ok, "answer": c_ans, "secs": c_secs},
                 "react": {"ok": r_ok, "answer": r_ans, "secs": r_secs, "tools": names, "trajectory": trajectory}});
             writeln!(f, "{line}")?;
             f.flush()?;
