@@ -1,0 +1,33 @@
+"""Print the BENCHMARKS.md table from results.jsonl: one line per (optimizer, data) with the
+latest rdspy and DSPy rows that carry `settings` (rows written by the current run.sh).
+Usage: python benches/optimizers/table.py [benches/optimizers/results.jsonl]
+"""
+
+import json
+import sys
+
+path = sys.argv[1] if len(sys.argv) > 1 else "benches/optimizers/results.jsonl"
+rows = [json.loads(line) for line in open(path) if line.strip()]
+latest = {}
+for r in rows:
+    if r.get("error") is None and "settings" in r:
+        latest[(r["optimizer"], r["data"], r["side"])] = r
+names = {"copro": "COPRO", "mipro": "MIPROv2", "simba": "SIMBA", "gepa": "GEPA"}
+
+
+def cells(x):
+    if not x:
+        return ["—"] * 4
+    cpu = x.get("compile_cpu_seconds")
+    return [f"{x['test_score']:.1f}%", f"{x['compile_seconds']:.0f} s", str(x["compile_calls"]), "—" if cpu is None else f"{cpu:.1f} s"]
+
+
+print("| optimizer | data | rdspy test score | rdspy time | rdspy LM calls | rdspy CPU | DSPy test score | DSPy time | DSPy LM calls | DSPy CPU | time ratio |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for opt in names:
+    for data in ("sst2", "banking77"):
+        r, d = latest.get((opt, data, "rdspy")), latest.get((opt, data, "dspy"))
+        if not r and not d:
+            continue
+        ratio = f"{r['compile_seconds'] / d['compile_seconds']:.2f}" if r and d else "—"
+        print(f"| {names[opt]} | {data} | " + " | ".join(cells(r) + cells(d)) + f" | {ratio} |")
