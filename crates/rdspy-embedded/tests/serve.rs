@@ -90,3 +90,75 @@ where
     }
     out
 }
+
+/// `/v1/embeddings` with the in-process MiniLM attached, as `rdspy serve-model` runs it, called
+/// over HTTP both raw and through rdspy's own `OpenAIEmbedder` client.
+#[cfg(feature = "embeddings")]
+#[tokio::test]
+async fn embeddings_over_http_match_the_in_process_embedder() {
+    use rdspy::embed::{cosine, Embedder, OpenAIEmbedder};
+    let Some(lm) = common::model() else { return };
+    let Some(embedder) = rdspy_embedded::default_embedder() else {
+        assert!(std::env::var_os("RDSPY_REQUIRE_MODELS").is_none(), "RDSPY_REQUIRE_MODELS is set but all-MiniLM-L6-v2 is missing");
+        eprintln!("SKIPPED: all-MiniLM-L6-v2 missing; run scripts/fetch-models.sh");
+        return;
+    };
+    let cfg =
+        ServerConfig { lm: Arc::new(lm), model_name: "smollm2".into(), embedder: Some(embedder.clone()), api_key: Some("sk-e".into()) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, cfg));
+    let http = reqwest::Client::new();
+    let texts = ["A man is eating food.", "A man is eating a piece of bread.", "The new movie is awful."];
+
+    let v: Value = http
+        .post(format!("{base}/embeddings"))
+        .bearer_auth("sk-e")
+        .json(&json!({"input": texts}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "local/all-MiniLM-L6-v2");
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 3);
+    let direct = embedder.embed(&texts).unwrap();
+    for (i, item) in data.iter().enumerate() {
+        assert_eq!(item["index"], i);
+        let got: Vec<f32> = item["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        assert_eq!(got.len(), 384);
+        assert!(cosine(&got, &direct[i]) > 0.9999, "text {i}");
+    }
+    // Related sentences are near, unrelated ones are not — the vectors mean something over HTTP too.
+    assert!(cosine(&direct[0], &direct[1]) > 0.7 && cosine(&direct[0], &direct[2]) < 0.3);
+
+    // A single string is accepted too; a missing `input` is a 400 in OpenAI's shape.
+    let one: Value = http
+        .post(format!("{base}/embeddings"))
+        .bearer_auth("sk-e")
+        .json(&json!({"input": texts[2]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["data"].as_array().unwrap().len(), 1);
+    let r = http.post(format!("{base}/embeddings")).bearer_auth("sk-e").json(&json!({"inputs": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["type"], "invalid_request_error");
+
+    // rdspy's OpenAI-compatible embedder client against the same endpoint (a blocking call).
+    let client = OpenAIEmbedder::new("all-MiniLM-L6-v2", &base).unwrap().with_api_key("sk-e");
+    let (remote, dim) = tokio::task::spawn_blocking(move || (client.embed(&texts).unwrap(), client.dim())).await.unwrap();
+    assert_eq!(dim, 384);
+    for (r, d) in remote.iter().zip(&direct) {
+        assert!(cosine(r, d) > 0.9999);
+    }
+    let bad = OpenAIEmbedder::new("x", &base).unwrap().with_api_key("wrong");
+    let err = tokio::task::spawn_blocking(move || bad.embed(&["hi"]).unwrap_err()).await.unwrap();
+    assert!(err.to_string().contains("401"), "{err}");
+}

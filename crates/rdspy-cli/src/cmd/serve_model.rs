@@ -36,7 +36,8 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = rdspy_embedded::server::ServerConfig {
         lm: std::sync::Arc::new(lm),
         model_name: name.clone(),
-        embedder: None,
+        // /v1/embeddings with the in-process MiniLM when its weights are there (else a 404 naming the fix).
+        embedder: rdspy_embedded::default_embedder(),
         api_key: args.api_key,
     };
     let rt = tokio::runtime::Runtime::new()?;
