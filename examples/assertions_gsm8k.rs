@@ -1,9 +1,12 @@
 //! Assertions on the embedded model: does backtracking raise the share of GSM8K answers that
-//! are a number? Used for BENCHMARKS.md "Assertions".
+//! are a number? Used for BENCHMARKS.md "Composite modules: assertions and ReAct on GSM8K",
+//! measured on Qwen2.5-0.5B (SmolLM2-135M is the default only because it is the smaller
+//! download):
 //!
 //! ```text
-//! RDSPY_MODELS_DIR=models rdspy serve-model --model local/smollm2-135m --port 8112 &
-//! cargo run -p rdspy --example assertions_gsm8k -- --n 50 --out assertions_gsm8k.jsonl
+//! RDSPY_MODELS_DIR=models rdspy serve-model --model local/qwen2.5-0.5b --port 8131 &
+//! cargo run --release -p rdspy --example assertions_gsm8k -- --api-base http://127.0.0.1:8131/v1 \
+//!     --model openai/qwen2.5-0.5b --n 50 --out assertions_gsm8k.jsonl
 //! ```
 //!
 //! Options: `--api-base URL` (default `http://127.0.0.1:8112/v1`), `--model NAME` (default

@@ -1,6 +1,7 @@
 //! ReAct with a calculator tool vs ChainOfThought without tools on GSM8K, against any
-//! OpenAI-compatible server. Used for BENCHMARKS.md "ReAct on GSM8K" with the embedded
-//! Qwen2.5-0.5B served by `rdspy serve-model`, so the long run needs no llama.cpp build here:
+//! OpenAI-compatible server. Used for BENCHMARKS.md "Composite modules: assertions and ReAct on
+//! GSM8K" with the embedded Qwen2.5-0.5B served by `rdspy serve-model`, so the long run needs
+//! no llama.cpp build here:
 //!
 //! ```text
 //! RDSPY_MODELS_DIR=models rdspy serve-model --model local/qwen2.5-0.5b --port 8111 &
