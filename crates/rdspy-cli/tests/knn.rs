@@ -83,6 +83,9 @@ fn knn_compile_then_eval_program_on_the_embedded_model() {
     assert_eq!(knn["metric"], "exact_match:label");
     assert_eq!(knn["input_keys"], serde_json::json!(["sentence"]));
     assert_eq!(knn["trainset"].as_array().unwrap(), &train, "the training rows, in order");
+    assert_eq!(knn["vectors"]["model"], "local/all-MiniLM-L6-v2");
+    assert_eq!(knn["vectors"]["dim"], 384);
+    assert_eq!(knn["vectors"]["f32le_base64"].as_str().unwrap().len(), (6 * 384 * 4usize).div_ceil(3) * 4, "6 vectors of 384 f32");
 
     if let Some(py) = python() {
         let script = "import sys, dspy\n\

@@ -3,11 +3,13 @@
 //! A KNN program has no fixed demos: each input gets its `k` nearest training examples
 //! (by sentence embedding), bootstrapped through the program, as DSPy's `KNNFewShot` does. So
 //! the saved file keeps what that needs — `k`, the embedder, the bootstrap settings and the
-//! training examples — under `metadata.rdspy.knn`. Python DSPy's loader ignores that key and
+//! training examples, with their embeddings so loading need not embed them again — under
+//! `metadata.rdspy.knn`. Python DSPy's loader ignores that key and
 //! loads the (demo-less) predictor; `rdspy run/eval --program` rebuilds the KNN program.
 
 use super::program::CliProgram;
 use anyhow::{anyhow, bail, Context, Result};
+use base64::prelude::{Engine, BASE64_STANDARD};
 use rdspy::embed::Embedder;
 use rdspy::evaluate::{metric_by_name, SharedMetric};
 use rdspy::optimize::{BootstrapFewShot, KNNFewShot, KnnIndex};
@@ -106,6 +108,8 @@ pub async fn compile(
     // Checkpoints journal compile-time LM calls; KNN makes its LM calls per input at run time.
     let opt = KNNFewShot { k: knn.k, embedder, bootstrap: BootstrapFewShot { checkpoint: None, ..bootstrap } };
     let index = opt.index(train).await?;
+    let mut spec = spec;
+    spec["vectors"] = vectors_json(index.settings().embedder.model(), index.vectors());
     let mut program = rdspy::optimize::reset_copy(student);
     program.1 = Some(Arc::new(CliKnn { index, spec }));
     Ok(program)
@@ -153,6 +157,37 @@ pub fn load_from(state: &Value, path: &Path) -> Result<Option<Arc<CliKnn>>> {
         ..BootstrapFewShot::default()
     };
     let opt = KNNFewShot { k: count("k")?, embedder, bootstrap };
-    let index = opt.index_blocking(&train).with_context(|| format!("{}: embedding the trainset", ctx()))?;
+    let index = match vectors_from(spec, opt.embedder.model(), train.len()) {
+        Some(vectors) => opt.index_with_vectors(&train, vectors)?,
+        None => {
+            if spec.get("vectors").is_some() {
+                eprintln!("{}: the saved vectors do not fit the trainset or embedder {}; embedding again", ctx(), opt.embedder.model());
+            }
+            opt.index_blocking(&train).with_context(|| format!("{}: embedding the trainset", ctx()))?
+        }
+    };
     Ok(Some(Arc::new(CliKnn { index, spec: spec.clone() })))
+}
+
+/// The trainset's embeddings as saved: little-endian f32, base64, with the embedder's name
+/// (a program loaded with another embedder embeds again rather than mixing vector spaces).
+fn vectors_json(model: &str, vectors: &[Vec<f32>]) -> Value {
+    let dim = vectors.first().map_or(0, Vec::len);
+    let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    json!({"model": model, "dim": dim, "f32le_base64": BASE64_STANDARD.encode(bytes)})
+}
+
+/// Saved vectors, when they were made by `model` and there is one of the right size per example.
+fn vectors_from(spec: &Value, model: &str, n: usize) -> Option<Vec<Vec<f32>>> {
+    let v = spec.get("vectors")?;
+    if v["model"].as_str()? != model {
+        return None;
+    }
+    let dim = usize::try_from(v["dim"].as_u64()?).ok()?;
+    let bytes = BASE64_STANDARD.decode(v["f32le_base64"].as_str()?).ok()?;
+    if dim == 0 || bytes.len() != n * dim * 4 {
+        return None;
+    }
+    let floats: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    Some(floats.chunks(dim).map(<[f32]>::to_vec).collect())
 }

@@ -114,6 +114,15 @@ impl KNNFewShot {
         Ok(KnnIndex { knn: self.clone(), trainset: Arc::new(trainset.to_vec()), vectors: Arc::new(vectors) })
     }
 
+    /// An index from vectors computed earlier with the same embedder (e.g. saved with a
+    /// program), so loading skips re-embedding the trainset. One vector per example.
+    pub fn index_with_vectors(&self, trainset: &[Example], vectors: Vec<Vec<f32>>) -> Result<KnnIndex> {
+        if vectors.len() != trainset.len() {
+            return Err(Error::Other(format!("{} vectors for {} training examples", vectors.len(), trainset.len())));
+        }
+        Ok(KnnIndex { knn: self.clone(), trainset: Arc::new(trainset.to_vec()), vectors: Arc::new(vectors) })
+    }
+
     /// Embed the trainset.
     pub async fn index(&self, trainset: &[Example]) -> Result<KnnIndex> {
         let vectors = embed(&self.embedder, trainset.iter().map(text_of).collect()).await?;
@@ -135,6 +144,11 @@ impl KnnIndex {
     /// The training examples, in their original order.
     pub fn trainset(&self) -> &[Example] {
         &self.trainset
+    }
+
+    /// The embedding of each training example, in trainset order.
+    pub fn vectors(&self) -> &[Vec<f32>] {
+        &self.vectors
     }
 
     /// The `k` training examples nearest to `inputs`, most similar first (ties keep trainset order).
