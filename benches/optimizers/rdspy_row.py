@@ -25,6 +25,6 @@ except (OSError, ValueError, KeyError):
 print(json.dumps({
     "side": "rdspy", "optimizer": opt, "data": data, "compile_seconds": round(compiled["seconds"], 1),
     "test_score": last(base + ".eval.json")["score"], "n_test": int(n_test), "compile_calls": compiled["usage"]["calls"],
-    "compile_cpu_seconds": cpu,
+    "compile_cpu_seconds": cpu, "completion_tokens": compiled["usage"]["completion_tokens"],
     "settings": settings, "instructions": pred["signature"]["instructions"], "demos": len(pred.get("demos", [])),
 }))
