@@ -124,6 +124,60 @@ fn knn_compile_then_eval_program_on_the_embedded_model() {
     assert!(calls >= 3 * (k as u64 + 1), "3 inputs × ({k} teacher runs + 1 answer), got {calls} calls: {eval}");
 }
 
+/// `--embedder openai/<model>`: KNN with the embeddings (and the LM) of a `rdspy serve-model`
+/// process, over HTTP; the saved file keeps the server so `run --program` reaches it again.
+#[cfg(feature = "embedded")]
+#[test]
+fn knn_with_the_embeddings_of_serve_model_over_http() {
+    use std::io::{BufRead, BufReader};
+    if !have_models() {
+        return;
+    }
+    let dir = tmp("knn-http");
+    subset("train", 5, &dir.join("train.jsonl"));
+    let mut server = Command::new(bin())
+        .args(["serve-model", "--model", "local/smollm2-135m", "--port", "0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("serving") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve-model exited before listening");
+    }
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    let lm = ["--lm", "openai/smollm2", "--api-base", url.as_str()];
+    let out = Command::new(bin())
+        .current_dir(&dir)
+        .args(["compile", "-s", "sentence -> label: Literal['positive', 'negative']", "--optimizer", "knn", "--k", "2"])
+        .args(lm)
+        .args(["--embedder", "openai/all-MiniLM-L6-v2", "--train", "train.jsonl", "--metric", "exact_match:label"])
+        .args(["--out", "knn.json", "--no-eval", "--quiet"])
+        .env("OPENAI_API_KEY", "unused")
+        .output()
+        .unwrap();
+    let saved: Option<Value> = std::fs::read_to_string(dir.join("knn.json")).ok().map(|t| serde_json::from_str(&t).unwrap());
+    let run = Command::new(bin())
+        .current_dir(&dir)
+        .args(["run", "--program", "knn.json", "--no-cache", "--json", "-i", "sentence=contains no wit , only labored gags"])
+        .args(lm)
+        .env("OPENAI_API_KEY", "unused")
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let knn = &saved.unwrap()["metadata"]["rdspy"]["knn"];
+    assert_eq!(knn["embedder"], "openai/all-MiniLM-L6-v2");
+    assert_eq!(knn["embedder_api_base"], url.as_str());
+    assert_eq!(knn["vectors"]["model"], "openai/all-MiniLM-L6-v2");
+    assert_eq!(knn["vectors"]["dim"], 384, "the server's MiniLM vectors");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let prediction: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(prediction["label"] == "positive" || prediction["label"] == "negative", "{prediction}");
+}
+
 #[test]
 fn knn_embedder_errors_say_what_to_do() {
     let dir = tmp("knn-errors");
