@@ -87,6 +87,10 @@ pub struct Args {
 /// Run the subcommand.
 pub fn run(args: Args) -> Result<()> {
     let mut student = args.program.build()?;
+    // Other optimizers tune the predictor itself; a loaded KNN program's per-input demos are dropped.
+    if student.1.take().is_some() && args.optimizer != "knn" {
+        eprintln!("note: the program is a KNN program; --optimizer {} compiles its predictor without the KNN demos", args.optimizer);
+    }
     let metric = metric_by_name(&args.metric)?;
     let field = args.metric.split_once(':').map(|(_, f)| f).unwrap_or("answer");
     let keys = args.program.input_keys(&student);
