@@ -118,3 +118,69 @@ async fn each_input_is_answered_with_its_neighbours_as_demos() {
         assert_eq!(prompt.contains(s), near.iter().any(|n| n == s), "{s:?} in the answering prompt iff it is a neighbour");
     }
 }
+
+/// Python with dspy==3.4.1 (`scripts/setup.sh` makes `.venv-dspy`; `RDSPY_DSPY_PYTHON` overrides,
+/// `RDSPY_SKIP_PYTHON=1` skips).
+fn python() -> Option<std::path::PathBuf> {
+    if std::env::var_os("RDSPY_SKIP_PYTHON").is_some() {
+        eprintln!("SKIPPED: RDSPY_SKIP_PYTHON is set");
+        return None;
+    }
+    let py = std::env::var_os("RDSPY_DSPY_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv-dspy/bin/python").into());
+    assert!(py.is_file(), "no Python with dspy==3.4.1 at {}: run scripts/setup.sh, or set RDSPY_DSPY_PYTHON", py.display());
+    Some(py)
+}
+
+/// Python DSPy's own `KNN` (what its KNNFewShot retrieves with), fed the same MiniLM vectors
+/// through serve-model's /v1/embeddings, picks the same neighbours in the same order as rdspy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_neighbours_as_python_dspy_knn() {
+    let Some(e) = embedder() else { return };
+    let Some(lm) = common::model() else { return };
+    let Some(py) = python() else { return };
+    let cfg = rdspy_embedded::server::ServerConfig {
+        lm: Arc::new(lm),
+        model_name: "smollm2".into(),
+        embedder: Some(e.clone()),
+        api_key: Some("sk-knn".into()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(rdspy_embedded::server::serve(listener, cfg));
+
+    let train = train();
+    let rows: Vec<serde_json::Value> = train.iter().map(Example::to_json).collect();
+    let queries: Vec<String> = [
+        "it has no humour at all , just tired , laboured jokes",
+        "the film cherishes its people and says something lovely about humanity",
+        "the most hackneyed nerd-revenge tropes imaginable",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .chain(common::sst2("dev", 5).into_iter().map(|(s, _)| s))
+    .collect();
+    let cache = std::env::temp_dir().join(format!("rdspy-py-knn-{}", std::process::id()));
+    let out = tokio::process::Command::new(&py)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/knn_neighbours.py"))
+        .args([base.as_str(), "sk-knn", "3", &serde_json::to_string(&rows).unwrap(), &serde_json::to_string(&queries).unwrap()])
+        // Loopback only: no proxy, no download of LiteLLM's model price list, a private cache.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        .env("DSPY_CACHEDIR", &cache)
+        .output()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&cache);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}:\n{}\n{stdout}", py.display(), String::from_utf8_lossy(&out.stderr));
+    let python: Vec<Vec<String>> = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+
+    let program = KNNFewShot::new(3, e).compile(&Predict::new(common::sentiment_signature()), &train).await.unwrap();
+    for (q, want) in queries.iter().zip(&python) {
+        let got = sentences(&program.neighbours(&query(q)).await.unwrap());
+        assert_eq!(&got, want, "neighbours of {q:?}: rdspy vs Python DSPy");
+    }
+}
