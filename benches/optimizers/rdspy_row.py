@@ -19,7 +19,7 @@ pred = program if "signature" in program else next(v for v in program.values() i
 compiled = last(base + ".compile.json")
 try:  # written by cpu_time.sh when run.sh's RDSPY is that wrapper
     cpu = json.load(open(base + ".json.cpu"))
-    cpu = round(cpu["user"] + cpu["sys"], 1)
+    cpu = round(cpu["user"] + cpu["sys"], 2)
 except (OSError, ValueError, KeyError):
     cpu = None
 print(json.dumps({

@@ -19,7 +19,7 @@ def cells(x):
     if not x:
         return ["—"] * 4
     cpu = x.get("compile_cpu_seconds")
-    return [f"{x['test_score']:.1f}%", f"{x['compile_seconds']:.0f} s", str(x["compile_calls"]), "—" if cpu is None else f"{cpu:.1f} s"]
+    return [f"{x['test_score']:.1f}%", f"{x['compile_seconds']:.0f} s", str(x["compile_calls"]), "—" if cpu is None else f"{cpu:.2f} s"]
 
 
 print("| optimizer | data | rdspy test score | rdspy time | rdspy LM calls | rdspy CPU | DSPy test score | DSPy time | DSPy LM calls | DSPy CPU | time ratio |")
