@@ -78,12 +78,14 @@ def main():
         sys.exit(f"no python with dspy==3.4.1 at {dspy_python}: run scripts/setup.sh or set DSPY_PYTHON")
     rdspy = os.environ.get("RDSPY_BIN")
     if not rdspy:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "rdspy-cli", "-p", "rdspy-embedded", "--example", "bench"],
-                       check=True, cwd=ROOT)
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "rdspy-cli"], check=True, cwd=ROOT)
         rdspy = os.path.join(ROOT, "target", "release", "rdspy")
 
     results = []
-    inproc = json_line(["cargo", "run", "--release", "-q", "-p", "rdspy-embedded", "--example", "bench", "--", str(n), "--eval-only"])
+    # `--features embeddings`: the feature set the default CLI builds rdspy-embedded with, so cargo
+    # reuses that llama.cpp build instead of compiling it again for a different feature set.
+    inproc = json_line(["cargo", "run", "--release", "-q", "-p", "rdspy-embedded", "--features", "embeddings", "--example", "bench", "--",
+                        str(n), "--eval-only"])
     inproc["setup"] = "rdspy, in-process (EmbeddedLM)"
     print(json.dumps(inproc), flush=True)
     results.append(inproc)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the rdspy CLI ($RDSPY_BIN, default /work/bin/rdspy); for `compile ... --out FILE` it also writes
+# Runs the rdspy CLI ($RDSPY_BIN, default target/release/rdspy); for `compile ... --out FILE` it also writes
 # the process's user and system CPU seconds to FILE.cpu (GNU time), which rdspy_row.py reports as
 # compile_cpu_seconds. Use as RDSPY=benches/optimizers/cpu_time.sh for run.sh.
 set -euo pipefail
-BIN=${RDSPY_BIN:-/work/bin/rdspy}
+BIN=${RDSPY_BIN:-target/release/rdspy}
 out=; prev=
 for a in "$@"; do
   [ "$prev" = --out ] && out=$a

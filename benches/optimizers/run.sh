@@ -2,18 +2,18 @@
 # Side-by-side: COPRO, MIPROv2, SIMBA and GEPA in rdspy and in Python DSPy 3.4.1, same model
 # (task model = prompt/reflection model), data, metric, seed and settings, fresh caches. Usage:
 #   benches/optimizers/run.sh [copro|mipro|simba|gepa ...]   (default: all four, on sst2 and banking77)
-# Env: RDSPY (rdspy CLI with copro/mipro; default target/release/rdspy, build with
-#   cargo build --release -p rdspy-cli --no-default-features), SERVE (a binary with the embedded
-#   model; default /work/target-embedded/release/rdspy), DSPY_PYTHON (python with dspy==3.4.1 and
-#   optuna), PORT (8113), MODEL (local/qwen2.5-0.5b), DATASETS ("sst2 banking77"),
+# Env: RDSPY (the rdspy CLI; default target/release/rdspy, built by scripts/quickstart.sh or
+#   cargo build --release -p rdspy-cli), SERVE (a binary with the embedded model serving both
+#   sides; default the same), DSPY_PYTHON (python with dspy==3.4.1 and optuna; default
+#   .venv-dspy/bin/python, made by scripts/setup.sh -- pip install optuna into it for MIPROv2), PORT (8113), MODEL (local/qwen2.5-0.5b), DATASETS ("sst2 banking77"),
 #   SIDES ("rdspy dspy"), N_TRAIN/N_VAL/N_TEST (30/30/60), BREADTH/DEPTH (COPRO, 4/2), AUTO (MIPROv2, light; or none with
 #   NUM_CANDIDATES and NUM_TRIALS), MAX_DEMOS (4), BSIZE/MAX_STEPS/SIMBA_CANDIDATES (SIMBA, 8/2/3),
 #   MAX_METRIC_CALLS (GEPA, 60), THREADS (4). Each side's row is appended to OUT as it finishes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RDSPY=${RDSPY:-target/release/rdspy}
-SERVE=${SERVE:-/work/target-embedded/release/rdspy}
-PY=${DSPY_PYTHON:-/work/dspy-venv/bin/python}
+SERVE=${SERVE:-$RDSPY}
+PY=${DSPY_PYTHON:-.venv-dspy/bin/python}
 PORT=${PORT:-8113}
 MODEL=${MODEL:-local/qwen2.5-0.5b}
 NAME=${MODEL#local/}

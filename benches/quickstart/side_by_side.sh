@@ -3,21 +3,22 @@
 # 3.4.1 on the same model, data and optimizer (BENCHMARKS.md "Quickstart").
 #
 # Both sides call one `rdspy serve-model` process over HTTP (so the weights, the engine and the
-# prompts' path are the same), each with a fresh cache directory. A third row is the quickstart as
-# users run it: rdspy with the model in-process (scripts/quickstart.sh's path).
+# prompts' path are the same), each with a fresh cache directory. The quickstart itself
+# (scripts/quickstart.sh) is the in-process row.
 #
 # Knobs (environment): RDSPY (CLI with the embedded model; default target/release/rdspy),
 # DSPY_PYTHON (python with dspy==3.4.1; default .venv-dspy/bin/python), PORT (8141),
-# QS_DEV (dev examples, 60), QS_OPTIMIZER (bootstrap | random-search; default random-search),
-# QS_CANDIDATES (4), OUT (benches/quickstart/results.jsonl).
+# QS_DEV (dev examples, 100), QS_OPTIMIZER (bootstrap | random-search; default random-search),
+# QS_CANDIDATES (2), SIDES (which rows: "rdspy-http dspy"), OUT (benches/quickstart/results.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RDSPY=${RDSPY:-target/release/rdspy}
 PY=${DSPY_PYTHON:-.venv-dspy/bin/python}
 PORT=${PORT:-8141}
-DEV_N=${QS_DEV:-60}
+DEV_N=${QS_DEV:-100}
 OPTIMIZER=${QS_OPTIMIZER:-random-search}
-CANDIDATES=${QS_CANDIDATES:-4}
+CANDIDATES=${QS_CANDIDATES:-2}
+SIDES=${SIDES:-rdspy-http dspy}
 OUT=${OUT:-benches/quickstart/results.jsonl}
 DATA=data/banking77/cards10
 SIG="text -> label: $(cat $DATA/literal.txt)"
@@ -54,10 +55,9 @@ run_rdspy() {  # $1 = side name, then the LM flags
   echo "{\"side\": \"$side\", \"optimizer\": \"$OPTIMIZER\", \"before\": $before, \"after\": $after, \"n\": $DEV_N, \"compile_seconds\": $secs}" | tee -a "$OUT"
 }
 
-run_rdspy rdspy-http --lm openai/qwen2.5-0.5b --api-base "$API"
+if [[ " $SIDES " == *" rdspy-http "* ]]; then run_rdspy rdspy-http --lm openai/qwen2.5-0.5b --api-base "$API"; fi
+[[ " $SIDES " == *" dspy "* ]] || exit 0
 DSPY_CACHEDIR=$WORK/cache-dspy "$PY" benches/quickstart/dspy_quickstart.py --signature "$SIG" --instructions "$INSTR" \
   --train "$WORK/train.jsonl" --val "$WORK/val.jsonl" --dev "$WORK/dev.jsonl" --api-base "$API" \
   --model openai/qwen2.5-0.5b --optimizer "$OPTIMIZER" --candidates "$CANDIDATES" 2>"$WORK/dspy.log" | tail -n1 | tee -a "$OUT"
-kill $SERVER 2>/dev/null || true
-run_rdspy rdspy-in-process --lm local/qwen2.5-0.5b
 echo "side_by_side: work files in $WORK" >&2
