@@ -187,8 +187,12 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
             p.demos.len()
         );
         for d in &p.demos {
-            let fields: Vec<String> = d.iter().map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&text(v)))).collect();
-            let _ = write!(h, "<tr><td>{}</td></tr>", fields.join("<br>"));
+            // DSPy's `augmented` flag (a bootstrapped demo) is bookkeeping, not a field the LM sees.
+            let bootstrapped = d.get("augmented").and_then(Value::as_bool) == Some(true);
+            let fields: Vec<String> =
+                d.iter().filter(|(k, _)| *k != "augmented").map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&text(v)))).collect();
+            let tag = if bootstrapped { "<i>bootstrapped</i><br>" } else { "" };
+            let _ = write!(h, "<tr><td>{tag}{}</td></tr>", fields.join("<br>"));
         }
         h.push_str("</table><p><b>Final prompt</b> (inputs shown as placeholders):</p>");
         let inputs: Map<String, Value> =
