@@ -33,8 +33,17 @@ enum Command {
     MockServer(cmd::mock_server::Args),
 }
 
+/// The library reports through `tracing` (an optimizer stopping on a budget, a missing
+/// embedder, a retried request): warnings go to stderr by default, and `RUST_LOG` shows more,
+/// e.g. `RUST_LOG=rdspy_embedded=debug` prints each embedded-model call's token counts and times.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -250,6 +250,15 @@ impl Worker<'_> {
             stats.forced_tokens += forced;
             choices.push(choice);
         }
+        tracing::debug!(
+            prompt_tokens = stats.prompt_tokens,
+            reused_tokens = stats.reused_tokens,
+            completion_tokens = stats.completion_tokens,
+            forced_tokens = stats.forced_tokens,
+            prompt_ms = stats.prompt_time.as_millis() as u64,
+            generation_ms = stats.generation_time.as_millis() as u64,
+            "embedded call"
+        );
         let usage = Usage {
             prompt_tokens: tokens.len() as u64,
             completion_tokens: stats.completion_tokens as u64,

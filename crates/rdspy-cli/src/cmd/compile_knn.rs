@@ -58,7 +58,7 @@ impl std::fmt::Debug for CliKnn {
 /// The embedder `name` names: the in-process MiniLM, or an OpenAI-compatible endpoint.
 pub fn embedder(name: &str, api_base: Option<&str>) -> Result<Arc<dyn Embedder>> {
     if name == LOCAL_EMBEDDER || name == "local/minilm" {
-        #[cfg(feature = "embedded")]
+        #[cfg(feature = "embeddings")]
         return rdspy_embedded::default_embedder().ok_or_else(|| {
             anyhow!(
                 "--embedder {name}: the all-MiniLM-L6-v2 weights were not found in {}; run scripts/fetch-models.sh \
@@ -66,10 +66,11 @@ pub fn embedder(name: &str, api_base: Option<&str>) -> Result<Arc<dyn Embedder>>
                 rdspy_embedded::models_dir().join(rdspy_embedded::MINILM_DIR).display()
             )
         });
-        #[cfg(not(feature = "embedded"))]
+        #[cfg(not(feature = "embeddings"))]
         bail!(
-            "--embedder {name}: this rdspy binary was built without the embedded models (--no-default-features); \
-             use --embedder openai/<model> with an OpenAI-compatible server (e.g. `rdspy serve-model`)"
+            "--embedder {name}: this rdspy binary was built without the in-process embedder (the `embeddings` \
+             feature, on by default); rebuild with `cargo build --release -p rdspy-cli`, or use \
+             --embedder openai/<model> with an OpenAI-compatible server (e.g. `rdspy serve-model`)"
         );
     }
     if let Some(model) = name.strip_prefix("openai/") {
