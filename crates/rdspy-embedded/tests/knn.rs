@@ -119,27 +119,13 @@ async fn each_input_is_answered_with_its_neighbours_as_demos() {
     }
 }
 
-/// Python with dspy==3.4.1 (`scripts/setup.sh` makes `.venv-dspy`; `RDSPY_DSPY_PYTHON` overrides,
-/// `RDSPY_SKIP_PYTHON=1` skips).
-fn python() -> Option<std::path::PathBuf> {
-    if std::env::var_os("RDSPY_SKIP_PYTHON").is_some() {
-        eprintln!("SKIPPED: RDSPY_SKIP_PYTHON is set");
-        return None;
-    }
-    let py = std::env::var_os("RDSPY_DSPY_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv-dspy/bin/python").into());
-    assert!(py.is_file(), "no Python with dspy==3.4.1 at {}: run scripts/setup.sh, or set RDSPY_DSPY_PYTHON", py.display());
-    Some(py)
-}
-
 /// Python DSPy's own `KNN` (what its KNNFewShot retrieves with), fed the same MiniLM vectors
 /// through serve-model's /v1/embeddings, picks the same neighbours in the same order as rdspy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_neighbours_as_python_dspy_knn() {
     let Some(e) = embedder() else { return };
     let Some(lm) = common::model() else { return };
-    let Some(py) = python() else { return };
+    let Some(py) = common::dspy_python() else { return };
     let cfg = rdspy_embedded::server::ServerConfig {
         lm: Arc::new(lm),
         model_name: "smollm2".into(),
@@ -161,19 +147,9 @@ async fn same_neighbours_as_python_dspy_knn() {
     .map(str::to_string)
     .chain(common::sst2("dev", 5).into_iter().map(|(s, _)| s))
     .collect();
-    let cache = std::env::temp_dir().join(format!("rdspy-py-knn-{}", std::process::id()));
-    let out = tokio::process::Command::new(&py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/knn_neighbours.py"))
-        .args([base.as_str(), "sk-knn", "3", &serde_json::to_string(&rows).unwrap(), &serde_json::to_string(&queries).unwrap()])
-        // Loopback only: no proxy, no download of LiteLLM's model price list, a private cache.
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        .env("DSPY_CACHEDIR", &cache)
-        .output()
-        .await
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&cache);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/knn_neighbours.py");
+    let (rows_json, queries_json) = (serde_json::to_string(&rows).unwrap(), serde_json::to_string(&queries).unwrap());
+    let out = common::run_python(&py, script, &[&base, "sk-knn", "3", &rows_json, &queries_json], "knn").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}:\n{}\n{stdout}", py.display(), String::from_utf8_lossy(&out.stderr));
     let python: Vec<Vec<String>> = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();

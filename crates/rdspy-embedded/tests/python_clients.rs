@@ -10,31 +10,12 @@ mod common;
 
 use rdspy_embedded::server::{serve, ServerConfig};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::Arc;
-
-fn python() -> Option<PathBuf> {
-    if std::env::var_os("RDSPY_SKIP_PYTHON").is_some() {
-        eprintln!("SKIPPED: RDSPY_SKIP_PYTHON is set");
-        return None;
-    }
-    let py = match std::env::var_os("RDSPY_DSPY_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv-dspy/bin/python")),
-    };
-    assert!(
-        py.is_file(),
-        "no Python with openai + dspy==3.4.1 at {}: run scripts/setup.sh (it creates .venv-dspy), \
-         or set RDSPY_DSPY_PYTHON to a python that has both (RDSPY_SKIP_PYTHON=1 skips this test)",
-        py.display()
-    );
-    Some(py)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_client_and_python_dspy_call_serve_model() {
     let Some(lm) = common::model() else { return };
-    let Some(py) = python() else { return };
+    let Some(py) = common::dspy_python() else { return };
     let embedder = rdspy_embedded::default_embedder();
     let key = "sk-rdspy-test";
     let cfg = ServerConfig { lm: Arc::new(lm), model_name: "smollm2".into(), embedder: embedder.clone(), api_key: Some(key.into()) };
@@ -42,19 +23,8 @@ async fn openai_client_and_python_dspy_call_serve_model() {
     let base = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, cfg));
 
-    let cache = std::env::temp_dir().join(format!("rdspy-py-clients-{}", std::process::id()));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/clients.py");
-    let out = tokio::process::Command::new(&py)
-        .args([script, &base, key, if embedder.is_some() { "1" } else { "0" }])
-        // Loopback only: no proxy, no download of LiteLLM's model price list, a private cache.
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        .env("DSPY_CACHEDIR", &cache)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
-    let _ = std::fs::remove_dir_all(&cache);
+    let out = common::run_python(&py, script, &[&base, key, if embedder.is_some() { "1" } else { "0" }], "clients").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{} failed ({}):\n{stderr}\n{stdout}", py.display(), out.status);

@@ -53,3 +53,41 @@ pub fn demos() -> Vec<Example> {
         .map(|(s, l)| Example::new().with("sentence", s.as_str()).with("sentiment", l.as_str()).with_inputs(["sentence"]))
         .collect()
 }
+
+/// Python with `openai` and `dspy==3.4.1` for the tests that run the real Python clients:
+/// `.venv-dspy` (made by `scripts/setup.sh`), or `RDSPY_DSPY_PYTHON`. A missing Python fails
+/// the test (CI must not skip it silently); `RDSPY_SKIP_PYTHON=1` skips it on purpose.
+pub fn dspy_python() -> Option<std::path::PathBuf> {
+    if std::env::var_os("RDSPY_SKIP_PYTHON").is_some() {
+        eprintln!("SKIPPED: RDSPY_SKIP_PYTHON is set");
+        return None;
+    }
+    let py = std::env::var_os("RDSPY_DSPY_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv-dspy/bin/python").into());
+    assert!(
+        py.is_file(),
+        "no Python with openai + dspy==3.4.1 at {}: run scripts/setup.sh (it creates .venv-dspy), \
+         or set RDSPY_DSPY_PYTHON to a python that has both (RDSPY_SKIP_PYTHON=1 skips this test)",
+        py.display()
+    );
+    Some(py)
+}
+
+/// Run `py script args...` against a server on loopback: no proxy, no download of LiteLLM's
+/// model price list, and a private DSPy cache (`tag` names it) removed afterwards.
+pub async fn run_python(py: &std::path::Path, script: &str, args: &[&str], tag: &str) -> std::process::Output {
+    let cache = std::env::temp_dir().join(format!("rdspy-py-{tag}-{}", std::process::id()));
+    let out = tokio::process::Command::new(py)
+        .arg(script)
+        .args(args)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        .env("DSPY_CACHEDIR", &cache)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+    let _ = std::fs::remove_dir_all(&cache);
+    out
+}
