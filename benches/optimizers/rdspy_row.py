@@ -23,7 +23,7 @@ try:  # written by cpu_time.sh when run.sh's RDSPY is that wrapper
 except (OSError, ValueError, KeyError):
     cpu = None
 print(json.dumps({
-    "side": "rdspy", "optimizer": opt, "data": data, "compile_seconds": round(compiled["seconds"], 1),
+    "side": "rdspy", "optimizer": opt, "data": data, "compile_seconds": round(compiled["seconds"], 3),
     "test_score": last(base + ".eval.json")["score"], "n_test": int(n_test), "compile_calls": compiled["usage"]["calls"],
     "compile_cpu_seconds": cpu, "completion_tokens": compiled["usage"]["completion_tokens"],
     "settings": settings, "instructions": pred["signature"]["instructions"], "demos": len(pred.get("demos", [])),

@@ -9,6 +9,8 @@
 #   SIDES ("rdspy dspy"), N_TRAIN/N_VAL/N_TEST (30/30/60), BREADTH/DEPTH (COPRO, 4/2), AUTO (MIPROv2, light; or none with
 #   NUM_CANDIDATES and NUM_TRIALS), MAX_DEMOS (4), BSIZE/MAX_STEPS/SIMBA_CANDIDATES (SIMBA, 8/2/3),
 #   MAX_METRIC_CALLS (GEPA, 60), THREADS (4). Each side's row is appended to OUT as it finishes.
+#   MOCK_LATENCY_MS=N: both sides call `rdspy mock-server` (N ms per answer) instead of the model, to
+#   compare the frameworks' own time and CPU; rows go to results-mock.jsonl (scores meaningless).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RDSPY=${RDSPY:-target/release/rdspy}
@@ -24,7 +26,7 @@ MAX_DEMOS=${MAX_DEMOS:-4}; BSIZE=${BSIZE:-8}; MAX_STEPS=${MAX_STEPS:-2}; SIMBA_C
 OPTIMIZERS=${*:-copro mipro simba gepa}
 SIDES=${SIDES:-rdspy dspy}
 WORK=$(mktemp -d /tmp/rdspy-bench-opt.XXXXXX)
-OUT=${OUT:-benches/optimizers/results.jsonl}
+OUT=${OUT:-benches/optimizers/results${MOCK_LATENCY_MS:+-mock}.jsonl}
 MIPRO_ARGS=(--auto "$AUTO")
 if [ "$AUTO" = none ]; then MIPRO_ARGS+=(--num-candidates "$NUM_CANDIDATES" --num-trials "$NUM_TRIALS"); fi
 RDSPY_MIPRO_ARGS=("${MIPRO_ARGS[@]}")
@@ -48,7 +50,15 @@ dspy_args() {
   esac
 }
 
-if ! curl -sf "$API/models" >/dev/null; then
+if [ -n "${MOCK_LATENCY_MS:-}" ]; then
+  # Framework overhead instead of model time: both sides call `rdspy mock-server` (a deterministic
+  # OpenAI-compatible mock that fills any DSPy prompt's output fields), so the wall time is each
+  # framework's own. Scores are meaningless here; only times, calls and CPU are compared.
+  "$RDSPY" mock-server --port "$PORT" --latency-ms "$MOCK_LATENCY_MS" >"$WORK/mock.log" 2>&1 &
+  SERVER=$!
+  trap 'kill $SERVER 2>/dev/null || true' EXIT
+  for _ in $(seq 60); do curl -sf "$API/models" >/dev/null && break; sleep 0.5; done
+elif ! curl -sf "$API/models" >/dev/null; then
   RDSPY_MODELS_DIR=${RDSPY_MODELS_DIR:-models} "$SERVE" serve-model --model "$MODEL" --port "$PORT" >"$WORK/serve.log" 2>&1 &
   SERVER=$!
   trap 'kill $SERVER 2>/dev/null || true' EXIT

@@ -97,7 +97,7 @@ def main():
     result = dspy.Evaluate(devset=test, metric=metric, num_threads=a.threads, display_progress=False)(compiled)
     print(json.dumps({
         "side": "dspy", "optimizer": a.optimizer, "data": a.data.rstrip("/").split("/")[-1],
-        "compile_seconds": round(compile_seconds, 1), "test_score": float(result.score), "n_test": len(test),
+        "compile_seconds": round(compile_seconds, 3), "test_score": float(result.score), "n_test": len(test),
         "compile_calls": calls, "compile_cpu_seconds": round(compile_cpu, 2),
         "completion_tokens": completion_tokens, "settings": settings(a, len(train), len(val)), "instructions": compiled.signature.instructions, "demos": len(compiled.demos),
     }))

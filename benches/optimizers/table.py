@@ -15,11 +15,16 @@ for r in rows:
 names = {"copro": "COPRO", "mipro": "MIPROv2", "simba": "SIMBA", "gepa": "GEPA"}
 
 
+def secs(t):
+    """Whole seconds for model runs; milliseconds where the run is framework time (mock server)."""
+    return f"{t:.0f} s" if t >= 10 else f"{t * 1000:.0f} ms"
+
+
 def cells(x):
     if not x:
         return ["—"] * 4
     cpu = x.get("compile_cpu_seconds")
-    return [f"{x['test_score']:.1f}%", f"{x['compile_seconds']:.0f} s", str(x["compile_calls"]), "—" if cpu is None else f"{cpu:.2f} s"]
+    return [f"{x['test_score']:.1f}%", secs(x["compile_seconds"]), str(x["compile_calls"]), "—" if cpu is None else f"{cpu:.2f} s"]
 
 
 print("| optimizer | data | rdspy test score | rdspy time | rdspy LM calls | rdspy CPU | DSPy test score | DSPy time | DSPy LM calls | DSPy CPU | time ratio |")
@@ -29,5 +34,5 @@ for opt in names:
         r, d = latest.get((opt, data, "rdspy")), latest.get((opt, data, "dspy"))
         if not r and not d:
             continue
-        ratio = f"{r['compile_seconds'] / d['compile_seconds']:.2f}" if r and d else "—"
+        ratio = f"1/{d['compile_seconds'] / r['compile_seconds']:.0f}" if r and d and r["compile_seconds"] < d["compile_seconds"] / 2 else (f"{r['compile_seconds'] / d['compile_seconds']:.2f}" if r and d else "—")
         print(f"| {names[opt]} | {data} | " + " | ".join(cells(r) + cells(d)) + f" | {ratio} |")
