@@ -7,6 +7,7 @@
    user would run), when a python with `llama_cpp` is given.
 
     python3 benches/embedded/run.py [N]        # N dev sentences, default 200
+    SETUPS=llama python3 benches/embedded/run.py 30   # only some: inproc, serve, llama (comma-separated)
 
 Environment: DSPY_PYTHON (python with dspy==3.4.1; default .venv-dspy from scripts/setup.sh),
 LLAMA_CPP_PYTHON (python with `llama-cpp-python[server]`; step 3 is skipped without it),
@@ -81,20 +82,23 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "rdspy-cli"], check=True, cwd=ROOT)
         rdspy = os.path.join(ROOT, "target", "release", "rdspy")
 
+    setups = os.environ.get("SETUPS", "inproc,serve,llama").split(",")
     results = []
     # `--features embeddings`: the feature set the default CLI builds rdspy-embedded with, so cargo
     # reuses that llama.cpp build instead of compiling it again for a different feature set.
-    inproc = json_line(["cargo", "run", "--release", "-q", "-p", "rdspy-embedded", "--features", "embeddings", "--example", "bench", "--",
-                        str(n), "--eval-only"])
-    inproc["setup"] = "rdspy, in-process (EmbeddedLM)"
-    print(json.dumps(inproc), flush=True)
-    results.append(inproc)
+    if "inproc" in setups:
+        inproc = json_line(["cargo", "run", "--release", "-q", "-p", "rdspy-embedded", "--features", "embeddings", "--example", "bench",
+                            "--", str(n), "--eval-only"])
+        inproc["setup"] = "rdspy, in-process (EmbeddedLM)"
+        print(json.dumps(inproc), flush=True)
+        results.append(inproc)
 
     port = free_port()
-    results.append(against_server("Python DSPy → rdspy serve-model", [rdspy, "serve-model", "--model", "local/smollm2-135m",
-                                                                     "--port", str(port)], port, dspy_python, n))
+    if "serve" in setups:
+        results.append(against_server("Python DSPy → rdspy serve-model", [rdspy, "serve-model", "--model", "local/smollm2-135m",
+                                                                         "--port", str(port)], port, dspy_python, n))
     llama_python = os.environ.get("LLAMA_CPP_PYTHON")
-    if llama_python:
+    if llama_python and "llama" in setups:
         port = free_port()
         cmd = [llama_python, "-m", "llama_cpp.server", "--model", GGUF, "--model_alias", "smollm2", "--host", "127.0.0.1",
                "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--n_threads_batch", "2", "--n_batch", "512"]

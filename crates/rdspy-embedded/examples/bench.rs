@@ -101,22 +101,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One 3-demo SST-2 call: cold vs prefix reuse, with and without grammar-forced text handled
     // in batch (median of 5 different sentences).
-    let plain = EmbeddedLM::load_with("local/smollm2-135m", EngineOptions { forced_text: false, ..Default::default() })?;
+    let plain =
+        EmbeddedLM::load_with("local/smollm2-135m", EngineOptions { forced_text: false, grammar_shortcut: false, ..Default::default() })?;
+    let full_grammar = EmbeddedLM::load_with("local/smollm2-135m", EngineOptions { grammar_shortcut: false, ..Default::default() })?;
     let rows = sst2("dev", n.max(6));
-    let (mut cold_ms, mut plain_ms, mut warm_ms) = (Vec::new(), Vec::new(), Vec::new());
-    for m in [&lm, &plain] {
+    let (mut cold_ms, mut plain_ms, mut forced_ms, mut warm_ms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for m in [&lm, &plain, &full_grammar] {
         m.call(LmRequest::new(messages(&chat, &sig, &demos, &rows[0].0)).temperature(0.0)).await?;
         // fill the cache
     }
     for (sentence, _) in &rows[1..6] {
         let req = LmRequest::new(messages(&chat, &sig, &demos, sentence)).temperature(0.0);
-        for (m, out) in [(&cold, &mut cold_ms), (&plain, &mut plain_ms), (&lm, &mut warm_ms)] {
+        for (m, out) in [(&cold, &mut cold_ms), (&plain, &mut plain_ms), (&full_grammar, &mut forced_ms), (&lm, &mut warm_ms)] {
             let t = Instant::now();
             m.call(req.clone()).await?;
             out.push(t.elapsed().as_secs_f64() * 1e3);
         }
     }
-    drop(plain);
+    drop((plain, full_grammar));
     let med = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
@@ -124,13 +126,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = lm.last_stats();
     println!(
         "3-demo SST-2 call ({} prompt tok, {} reused, {} generated of which {} grammar-forced): cold {:.0} ms, \
-         prefix reuse {:.0} ms, prefix reuse + forced text {:.0} ms (median of 5)",
+         prefix reuse {:.0} ms, prefix reuse + forced text {:.0} ms, + greedy grammar shortcut {:.0} ms (median of 5)",
         s.prompt_tokens,
         s.reused_tokens,
         s.completion_tokens,
         s.forced_tokens,
         med(&mut cold_ms),
         med(&mut plain_ms),
+        med(&mut forced_ms),
         med(&mut warm_ms)
     );
 

@@ -6,6 +6,7 @@
 
 use crate::forced::ChatPlan;
 use crate::grammar::{chat_segments, grammar_for, render};
+use crate::picker::Picker;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -42,11 +43,22 @@ pub struct EngineOptions {
     /// the trailing marker without decoding it. The text is the same either way; off only to
     /// compare. Default on.
     pub forced_text: bool,
+    /// Greedy decoding under a grammar asks the grammar about the unconstrained best token
+    /// first and checks the whole vocabulary only when that token is rejected (see
+    /// `picker.rs`). Picks the same tokens; off only to compare. Default on.
+    pub grammar_shortcut: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { n_ctx: 4096, n_threads: default_threads(), prefix_reuse: true, default_max_tokens: 512, forced_text: true }
+        EngineOptions {
+            n_ctx: 4096,
+            n_threads: default_threads(),
+            prefix_reuse: true,
+            default_max_tokens: 512,
+            forced_text: true,
+            grammar_shortcut: true,
+        }
     }
 }
 
@@ -269,11 +281,20 @@ impl Worker<'_> {
         Ok(Output { choices, usage, stats })
     }
 
-    fn sampler(&self, grammar: Option<&str>, greedy: bool, temperature: f32, seed: u64) -> Result<LlamaSampler, LmError> {
-        let mut chain = Vec::new();
-        if let Some(g) = grammar {
-            chain.push(LlamaSampler::grammar(self.lm, g, "root").map_err(|e| self.err(format!("grammar rejected by llama.cpp: {e}")))?);
-        }
+    fn sampler(&self, grammar: Option<&str>, greedy: bool, temperature: f32, seed: u64) -> Result<Picker, LmError> {
+        let grammar = match grammar {
+            Some(g) => {
+                Some(LlamaSampler::grammar(self.lm, g, "root").map_err(|e| self.err(format!("grammar rejected by llama.cpp: {e}")))?)
+            }
+            None => None,
+        };
+        let grammar = match grammar {
+            Some(grammar) if greedy && self.opts.grammar_shortcut => {
+                return Ok(Picker::GreedyGrammar { grammar, eog: self.lm.vocab().eos() });
+            }
+            other => other,
+        };
+        let mut chain: Vec<LlamaSampler> = grammar.into_iter().collect();
         if greedy {
             chain.push(LlamaSampler::greedy());
         } else {
@@ -281,7 +302,7 @@ impl Worker<'_> {
             chain.push(LlamaSampler::temp(temperature));
             chain.push(LlamaSampler::dist(seed as u32));
         }
-        Ok(LlamaSampler::chain_simple(chain))
+        Ok(Picker::Chain(LlamaSampler::chain_simple(chain)))
     }
 
     /// Make the KV cache hold exactly `tokens` with logits for the last one; returns how many

@@ -3,8 +3,8 @@
 
 use crate::engine::{Worker, BATCH};
 use crate::forced::ChatPlan;
+use crate::picker::Picker;
 use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use rdspy::lm::{Choice, LmError};
 
@@ -46,7 +46,7 @@ impl Worker<'_> {
     /// picks. Text that finishes the reply is appended without any forward pass.
     pub(crate) fn generate(
         &mut self,
-        mut sampler: LlamaSampler,
+        mut sampler: Picker,
         plan: Option<&ChatPlan>,
         n_prompt: usize,
         max_tokens: usize,

@@ -30,6 +30,7 @@ mod generate;
 mod grammar;
 mod lm;
 mod models;
+mod picker;
 pub mod server;
 mod tokens;
 

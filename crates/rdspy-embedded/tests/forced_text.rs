@@ -1,16 +1,19 @@
 //! Grammar-forced text (field headers, the completed marker) handled without token-by-token
-//! decoding must not change a single byte of the reply: the same requests through an engine
-//! with `forced_text` off and on, with the real model.
+//! decoding, and greedy decoding asking the grammar about the best token only, must not change a
+//! single byte of the reply: the same requests through an engine with `forced_text` and
+//! `grammar_shortcut` off and on, with the real model.
 
 mod common;
 
-use rdspy::adapter::{Adapter, ChatAdapter};
+use rdspy::adapter::{Adapter, ChatAdapter, JSONAdapter};
 use rdspy::lm::{LmRequest, LM};
 use rdspy::{Example, Signature};
 use rdspy_embedded::{EmbeddedLM, EngineOptions};
 
 fn pair() -> Option<(EmbeddedLM, EmbeddedLM)> {
-    let plain = common::model_with(Some(EngineOptions { forced_text: false, ..Default::default() }))?;
+    // The reference: llama.cpp's sampler chain token by token (no forced-text batches, no
+    // greedy grammar shortcut); the default engine must write the same bytes.
+    let plain = common::model_with(Some(EngineOptions { forced_text: false, grammar_shortcut: false, ..Default::default() }))?;
     let fast = common::model_with(Some(EngineOptions::default())).unwrap();
     Some((plain, fast))
 }
@@ -52,6 +55,13 @@ async fn forced_text_gives_byte_identical_replies() {
         let r = request(&cot, &[], sentence).max_tokens(120);
         assert!(same(&plain, &fast, r, &format!("reasoning + literal, sentence {i}")).await > 0);
         same(&plain, &fast, request(&typed, &[], sentence).max_tokens(60), &format!("int + bool, sentence {i}")).await;
+        // JSONAdapter under its JSON-schema grammar: no forced-text plan, the picker alone.
+        let json = JSONAdapter::default();
+        let mut r = LmRequest::new(json.format(&cot, &[], Example::new().with("sentence", sentence.as_str()).as_map()))
+            .temperature(0.0)
+            .max_tokens(120);
+        r.response_format = json.response_format(&cot);
+        same(&plain, &fast, r, &format!("JSONAdapter + schema grammar, sentence {i}")).await;
     }
 }
 
