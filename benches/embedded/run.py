@@ -64,7 +64,11 @@ def against_server(name, server_cmd, port, dspy_python, n):
         result = json_line([dspy_python, os.path.join(ROOT, "benches", "embedded", "sst2_dspy.py"), base, str(n)])
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # llama_cpp.server ignores SIGTERM while it generates
+            proc.kill()
+            proc.wait()
     result["setup"] = name
     print(json.dumps(result), flush=True)
     return result
