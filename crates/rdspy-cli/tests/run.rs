@@ -43,3 +43,32 @@ fn unknown_provider_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown provider `antropic`") && err.contains("known providers: openai"), "{err}");
 }
+
+/// The embedded-model issue's "done when", as a user types it on a fresh clone (after the README's
+/// set-up fetched the weights): a valid prediction from SmolLM2-135M, in-process.
+#[cfg(feature = "embedded")]
+#[test]
+fn run_on_the_embedded_model_prints_a_valid_prediction() {
+    let gguf = rdspy_embedded::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !gguf.is_file() {
+        assert!(std::env::var_os("RDSPY_REQUIRE_MODELS").is_none(), "RDSPY_REQUIRE_MODELS is set but {gguf:?} is missing");
+        eprintln!("SKIPPED: {gguf:?} missing; run scripts/fetch-models.sh");
+        return;
+    }
+    let sig = "sentence -> sentiment: Literal['positive', 'negative']";
+    let run = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdspy"));
+        cmd.args(["run", "--lm", "local/smollm2-135m", "--signature", sig, "--input", "sentence=a gorgeous, witty film"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(false);
+    let label = text.trim().strip_prefix("sentiment: ").unwrap_or_else(|| panic!("not a `sentiment: …` line: {text:?}"));
+    assert!(["positive", "negative"].contains(&label), "{text:?}");
+    let v: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    assert_eq!(v["sentiment"], label, "the --json prediction differs from the text one");
+}
