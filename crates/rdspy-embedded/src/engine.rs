@@ -45,7 +45,8 @@ pub struct EngineOptions {
     pub forced_text: bool,
     /// Greedy decoding under a grammar asks the grammar about the unconstrained best token
     /// first and checks the whole vocabulary only when that token is rejected (see
-    /// `picker.rs`). Picks the same tokens; off only to compare. Default on.
+    /// `picker.rs`). Picks the same tokens; off only to compare. Default on, or off when
+    /// `RDSPY_GRAMMAR_SHORTCUT=0` (to time the difference through the CLI or `serve-model`).
     pub grammar_shortcut: bool,
 }
 
@@ -57,7 +58,7 @@ impl Default for EngineOptions {
             prefix_reuse: true,
             default_max_tokens: 512,
             forced_text: true,
-            grammar_shortcut: true,
+            grammar_shortcut: !matches!(std::env::var("RDSPY_GRAMMAR_SHORTCUT").as_deref().map(str::trim), Ok("0")),
         }
     }
 }
