@@ -283,17 +283,12 @@ impl Worker<'_> {
     }
 
     fn sampler(&self, grammar: Option<&str>, greedy: bool, temperature: f32, seed: u64) -> Result<Picker, LmError> {
-        let grammar = match grammar {
-            Some(g) => {
-                Some(LlamaSampler::grammar(self.lm, g, "root").map_err(|e| self.err(format!("grammar rejected by llama.cpp: {e}")))?)
-            }
-            None => None,
-        };
-        let grammar = match grammar {
-            Some(grammar) if greedy && self.opts.grammar_shortcut => {
-                return Ok(Picker::GreedyGrammar { grammar, eog: self.lm.vocab().eos() });
-            }
-            other => other,
+        let grammar = grammar
+            .map(|g| LlamaSampler::grammar(self.lm, g, "root").map_err(|e| self.err(format!("grammar rejected by llama.cpp: {e}"))))
+            .transpose()?;
+        let grammar = match (grammar, greedy && self.opts.grammar_shortcut) {
+            (Some(grammar), true) => return Ok(Picker::GreedyGrammar { grammar, eog: self.lm.vocab().eos() }),
+            (grammar, _) => grammar,
         };
         let mut chain: Vec<LlamaSampler> = grammar.into_iter().collect();
         if greedy {

@@ -42,8 +42,7 @@ impl Picker {
                 } else {
                     let mut all = ctx.token_data_array_ith(idx);
                     grammar.apply(&mut all);
-                    let allowed = all.data.iter().map(|d| (d.id().0 as usize, d.logit())).filter(|(_, l)| l.is_finite());
-                    match first_max(allowed) {
+                    match first_max(all.data.iter().map(|d| (d.id().0 as usize, d.logit()))) {
                         Some(t) => LlamaToken::new(t as i32),
                         None => return *eog,
                     }
