@@ -20,6 +20,14 @@ def secs(t):
     return f"{t:.0f} s" if t >= 10 else f"{t * 1000:.0f} ms"
 
 
+def time_ratio(r, d):
+    """rdspy's compile time over DSPy's: `1/N` when rdspy is more than twice as fast, else a decimal."""
+    if not (r and d):
+        return "—"
+    ratio = r["compile_seconds"] / d["compile_seconds"]
+    return f"1/{1 / ratio:.0f}" if ratio < 0.5 else f"{ratio:.2f}"
+
+
 def cells(x):
     if not x:
         return ["—"] * 4
@@ -34,5 +42,5 @@ for opt in names:
         r, d = latest.get((opt, data, "rdspy")), latest.get((opt, data, "dspy"))
         if not r and not d:
             continue
-        ratio = f"1/{d['compile_seconds'] / r['compile_seconds']:.0f}" if r and d and r["compile_seconds"] < d["compile_seconds"] / 2 else (f"{r['compile_seconds'] / d['compile_seconds']:.2f}" if r and d else "—")
+        ratio = time_ratio(r, d)
         print(f"| {names[opt]} | {data} | " + " | ".join(cells(r) + cells(d)) + f" | {ratio} |")
