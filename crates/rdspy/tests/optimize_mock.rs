@@ -198,3 +198,37 @@ async fn knn_few_shot_bootstraps_from_the_nearest_examples() {
     assert_eq!(out.get_str("answer"), Some("8"), "two bootstrapped demos make the adder right");
     assert_eq!(adder.seen.lock().unwrap().last().unwrap().2, 2, "the answering call carried the 2 neighbour demos");
 }
+
+/// Two predictors, so the test sees how one generator is shared across them.
+#[derive(Clone, rdspy::predict::Predictors)]
+struct TwoPredicts {
+    one: Predict,
+    two: Predict,
+}
+
+#[async_trait::async_trait]
+impl Module for TwoPredicts {
+    async fn forward(&self, inputs: &Example) -> rdspy::Result<rdspy::Prediction> {
+        self.one.forward(inputs).await
+    }
+}
+
+/// The same seed picks the same labeled demos, in the same order, as Python DSPy 3.4.1 (values
+/// printed by DSPy over `q0..q19`: `LabeledFewShot(k).compile(...)` and
+/// `BootstrapFewShot(max_bootstrapped_demos=0, max_labeled_demos=5).compile(...)`), so a program
+/// compiled here from the same data has DSPy's demos.
+#[tokio::test]
+async fn labeled_demo_picks_match_python_dspy() {
+    let train: Vec<Example> =
+        (0..20).map(|i| Example::new().with("q", format!("q{i}")).with("a", format!("a{i}")).with_inputs(["q"])).collect();
+    let qs = |p: &Predict| p.demos.iter().map(|d| d.get_str("q").unwrap().to_string()).collect::<Vec<_>>();
+    let sig = || Signature::parse("q -> a").unwrap();
+    let one = LabeledFewShot::new(5).compile(&Predict::new(sig()), &train, None).await.unwrap();
+    assert_eq!(qs(&one), ["q12", "q13", "q1", "q8", "q15"]);
+    let two = TwoPredicts { one: Predict::new(sig()), two: Predict::new(sig()) };
+    let labeled = LabeledFewShot::new(3).compile(&two, &train, None).await.unwrap();
+    assert_eq!((qs(&labeled.one), qs(&labeled.two)), (vec!["q12", "q13", "q1"], vec!["q8", "q16", "q15"]));
+    let boot = BootstrapFewShot { max_bootstrapped_demos: 0, max_labeled_demos: 5, ..Default::default() };
+    let booted = boot.compile(&two, &train, None).await.unwrap();
+    assert_eq!((qs(&booted.one), qs(&booted.two)), (vec!["q4", "q19", "q18", "q3", "q15"], vec!["q4", "q9", "q15", "q7", "q11"]));
+}

@@ -17,7 +17,9 @@
 //! ```
 
 mod load;
+mod pyrandom;
 mod split;
 
 pub use load::{load, Load};
+pub use pyrandom::PyRandom;
 pub use split::{rng_for, sample, shuffle, split};

@@ -233,14 +233,15 @@ impl BootstrapFewShot {
     /// DSPy's `_train`: bootstrapped demos, then labeled examples from the unused ones.
     pub(crate) fn train<P: Program>(&self, mut student: P, trainset: &[Example], found: &Bootstrapped) -> P {
         let mut raw: Vec<Example> = trainset.iter().enumerate().filter(|(i, _)| !found.used.contains(i)).map(|(_, e)| e.clone()).collect();
-        raw.shuffle(&mut crate::data::rng_for(self.seed));
-        let mut rng = crate::data::rng_for(self.seed);
+        // Python's `random.Random(0)` draws, as DSPy makes them: one shuffle of the unused
+        // examples, then one generator sampling each predictor's labeled demos from all of them.
+        crate::data::PyRandom::new(self.seed).shuffle(&mut raw);
+        let mut rng = crate::data::PyRandom::new(self.seed);
         for (name, pred) in student.named_predictors_mut() {
             let mut demos: Vec<Example> =
                 found.traces.get(&name).map(|d| d.iter().take(self.max_bootstrapped_demos).cloned().collect()).unwrap_or_default();
             let n = self.max_labeled_demos.saturating_sub(demos.len()).min(raw.len());
-            raw = raw.choose_multiple(&mut rng, n).cloned().collect();
-            demos.extend(raw.iter().cloned());
+            demos.extend(rng.sample(&raw, n));
             pred.demos = demos;
         }
         student

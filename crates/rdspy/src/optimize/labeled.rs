@@ -2,7 +2,6 @@
 
 use super::{reset_copy, Optimizer, Program};
 use crate::{Example, Result};
-use rand::seq::SliceRandom;
 
 /// DSPy's `LabeledFewShot(k=16)`: every predictor gets `k` training examples as demos, drawn
 /// with a fixed seed (`sample = true`, DSPy's default) or the first `k` (`sample = false`).
@@ -32,8 +31,8 @@ impl LabeledFewShot {
     pub fn demos(&self, trainset: &[Example]) -> Vec<Example> {
         let n = self.k.min(trainset.len());
         if self.sample {
-            let mut rng = crate::data::rng_for(self.seed);
-            trainset.choose_multiple(&mut rng, n).cloned().collect()
+            // Python's `random.Random(seed).sample`, so the same seed picks DSPy's demos.
+            crate::data::PyRandom::new(self.seed).sample(trainset, n)
         } else {
             trainset[..n].to_vec()
         }
@@ -45,8 +44,11 @@ impl LabeledFewShot {
         if trainset.is_empty() {
             return program;
         }
+        // DSPy draws every predictor's demos from one `random.Random(0)`.
+        let mut rng = crate::data::PyRandom::new(self.seed);
+        let n = self.k.min(trainset.len());
         for (_, pred) in program.named_predictors_mut() {
-            pred.demos = self.demos(trainset);
+            pred.demos = if self.sample { rng.sample(trainset, n) } else { trainset[..n].to_vec() };
         }
         program
     }

@@ -3,8 +3,6 @@
 use super::{reset_copy, BootstrapFewShot, LabeledFewShot, Optimizer, Program};
 use crate::evaluate::{Evaluate, SharedMetric};
 use crate::{Example, Result};
-use rand::seq::SliceRandom;
-use rand::Rng;
 use std::sync::Arc;
 
 /// One evaluated candidate.
@@ -69,8 +67,9 @@ impl BootstrapFewShotWithRandomSearch {
             -1 => self.bootstrap.compile_with_teacher(student, None, trainset).await,
             s => {
                 let mut shuffled = trainset.to_vec();
-                shuffled.shuffle(&mut crate::data::rng_for(s as u64));
-                let size = crate::data::rng_for(s as u64).gen_range(1..=max.max(1));
+                // DSPy: random.Random(seed).shuffle(...), then a fresh Random(seed).randint(1, max).
+                crate::data::PyRandom::new(s as u64).shuffle(&mut shuffled);
+                let size = crate::data::PyRandom::new(s as u64).randint(1, max.max(1) as i64) as usize;
                 let opt = BootstrapFewShot { max_bootstrapped_demos: size, ..self.bootstrap.clone() };
                 opt.compile_with_teacher(student, None, &shuffled).await
             }
