@@ -2,32 +2,35 @@
 # scripts/quickstart.sh — README command 1: compile a program on real data and show it got better.
 #
 #   1. installs what is missing and fetches the embedded models (scripts/setup.sh, Qwen2.5-0.5B too);
-#   2. builds the rdspy CLI (release, with the embedded llama.cpp model);
+#   2. builds the rdspy CLI (release, with the embedded llama.cpp model and the MiniLM embedder);
 #   3. scores a zero-shot intent classifier on held-out Banking77 messages (`rdspy eval`);
-#   4. compiles it with BootstrapFewShotWithRandomSearch (`rdspy compile --optimizer
-#      random-search`: DSPy's candidates -- zero-shot, labeled demos only, bootstrapped demos,
-#      then shuffled bootstraps -- each scored on 40 training messages held out of the demo
-#      pool), journalling its progress in .quickstart/compile (re-running resumes) and writing
-#      report.html;
+#   4. compiles it with KNNFewShot (`rdspy compile --optimizer knn --k 3`: DSPy's algorithm and
+#      defaults -- for each input, its 3 nearest training messages by all-MiniLM-L6-v2 embedding
+#      become the trainset of a BootstrapFewShot compile, which bootstraps them through the
+#      zero-shot teacher and fills in labeled demos), scoring it on 40 training messages held out
+#      of the demo pool for report.html;
 #   5. scores the compiled program.json on the same held-out messages.
 #
-# Task and model, chosen by measuring (2 cores; BENCHMARKS.md "Quickstart"): Qwen2.5-0.5B on 10
-# card-related Banking77 intents (data/banking77/cards10) is at ~50% zero-shot and gains from
-# demos; on SST-2 it is already ~85% zero-shot, and SmolLM2-135M is at chance on both.
+# Task, model and optimizer, chosen by measuring (2 cores; BENCHMARKS.md "Quickstart"): Qwen2.5-0.5B
+# on 10 card-related Banking77 intents (data/banking77/cards10) is at ~50% zero-shot; a fixed set
+# of demos (BootstrapFewShotWithRandomSearch) moves it only ~6 points, demos chosen per message
+# by similarity ~23. On SST-2 it is already ~85% zero-shot, and SmolLM2-135M is at chance on both.
 #
 # The last line is exactly `quickstart: before <B>% after <A>% (<n> dev examples)`.
 # Knobs (environment): QS_MODEL (default local/qwen2.5-0.5b), QS_DEV (dev examples, default 100),
-# QS_OPTIMIZER (random-search | bootstrap, default random-search), QS_CANDIDATES (shuffled
-# candidates after DSPy's three fixed ones, default 2), QS_SEED (default 0), RDSPY (an rdspy
-# binary with the embedded model to use instead of building one).
+# QS_OPTIMIZER (knn | random-search | bootstrap, default knn), QS_K (knn's k, default 3),
+# QS_CANDIDATES (random search's shuffled candidates after DSPy's three fixed ones, default 2),
+# QS_SEED (default 0), RDSPY (an rdspy binary with the embedded model to use instead of building
+# one). LM calls are cached (~/.cache/rdspy, or RDSPY_CACHE_DIR), so a re-run repeats none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODEL="${QS_MODEL:-local/qwen2.5-0.5b}"
 DEV_N="${QS_DEV:-100}"
-OPTIMIZER="${QS_OPTIMIZER:-random-search}"
+OPTIMIZER="${QS_OPTIMIZER:-knn}"
 CANDIDATES="${QS_CANDIDATES:-2}"
 SEED="${QS_SEED:-0}"
+K="${QS_K:-3}"
 WORK=.quickstart
 DATA=data/banking77/cards10
 SIG="text -> label: $(cat $DATA/literal.txt)"
@@ -35,8 +38,13 @@ INSTR="Classify the intent of a banking customer's message."
 
 RDSPY_WITH_QWEN=1 scripts/setup.sh
 if [ -z "${RDSPY:-}" ]; then
-  # The LM only: the quickstart does not embed, so it skips the MiniLM embedder's candle build (~6 min).
-  cargo build --release -p rdspy-cli --no-default-features --features embedded
+  if [ "$OPTIMIZER" = knn ]; then
+    # KNNFewShot embeds with the in-process MiniLM (candle).
+    cargo build --release -p rdspy-cli
+  else
+    # The LM only: no embedder, so no candle build (~6 min less).
+    cargo build --release -p rdspy-cli --no-default-features --features embedded
+  fi
   RDSPY=target/release/rdspy
 fi
 
@@ -58,7 +66,7 @@ before=$("$RDSPY" eval --lm "$MODEL" -s "$SIG" --instructions "$INSTR" --data "$
 echo "quickstart: compiling with $OPTIMIZER (progress in $WORK/compile; re-run to resume)" >&2
 "$RDSPY" compile --lm "$MODEL" -s "$SIG" --instructions "$INSTR" --optimizer "$OPTIMIZER" \
   --train "$WORK/train.jsonl" --val "$WORK/val.jsonl" --metric exact_match:label \
-  --max-demos 4 --max-labeled 16 --candidates "$CANDIDATES" --seed "$SEED" --concurrency 2 \
+  --max-demos 4 --max-labeled 16 --candidates "$CANDIDATES" --k "$K" --seed "$SEED" --concurrency 2 \
   --resume "$WORK/compile" --out program.json --report report.html >&2
 
 after=$("$RDSPY" eval --program program.json --lm "$MODEL" --data "$WORK/dev.jsonl" \

@@ -8,8 +8,9 @@
 #
 # Knobs (environment): RDSPY (CLI with the embedded model; default target/release/rdspy),
 # DSPY_PYTHON (python with dspy==3.4.1; default .venv-dspy/bin/python), PORT (8141),
-# QS_DEV (dev examples, 100), QS_OPTIMIZER (bootstrap | random-search; default random-search),
-# QS_CANDIDATES (2), SIDES (which rows: "rdspy-http dspy"), OUT (benches/quickstart/results.jsonl).
+# QS_DEV (dev examples, 100), QS_OPTIMIZER (bootstrap | random-search | knn; default
+# random-search), QS_CANDIDATES (2), QS_K (knn's k, 3; both sides embed with all-MiniLM-L6-v2
+# through the server's /v1/embeddings), SIDES (which rows: "rdspy-http dspy"), OUT (benches/quickstart/results.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RDSPY=${RDSPY:-target/release/rdspy}
@@ -18,6 +19,7 @@ PORT=${PORT:-8141}
 DEV_N=${QS_DEV:-100}
 OPTIMIZER=${QS_OPTIMIZER:-random-search}
 CANDIDATES=${QS_CANDIDATES:-2}
+K=${QS_K:-3}
 SIDES=${SIDES:-rdspy-http dspy}
 OUT=${OUT:-benches/quickstart/results.jsonl}
 DATA=data/banking77/cards10
@@ -30,7 +32,7 @@ head -n "$DEV_N" $DATA/test.jsonl > "$WORK/dev.jsonl"
 head -n 260 $DATA/train.jsonl > "$WORK/train.jsonl"
 tail -n 40 $DATA/train.jsonl > "$WORK/val.jsonl"
 # Optimizer settings shared by both sides (DSPy's defaults where the quickstart does not set them).
-OPT_ARGS=(--max-demos 4 --max-labeled 16 --seed 0 --concurrency 2)
+OPT_ARGS=(--max-demos 4 --max-labeled 16 --seed 0 --concurrency 2 --k "$K" --embedder openai/all-MiniLM-L6-v2)
 
 "$RDSPY" serve-model --model local/qwen2.5-0.5b --port "$PORT" 2>"$WORK/serve.log" &
 SERVER=$!
@@ -59,5 +61,5 @@ if [[ " $SIDES " == *" rdspy-http "* ]]; then run_rdspy rdspy-http --lm openai/q
 [[ " $SIDES " == *" dspy "* ]] || exit 0
 DSPY_CACHEDIR=$WORK/cache-dspy "$PY" benches/quickstart/dspy_quickstart.py --signature "$SIG" --instructions "$INSTR" \
   --train "$WORK/train.jsonl" --val "$WORK/val.jsonl" --dev "$WORK/dev.jsonl" --api-base "$API" \
-  --model openai/qwen2.5-0.5b --optimizer "$OPTIMIZER" --candidates "$CANDIDATES" 2>"$WORK/dspy.log" | tail -n1 | tee -a "$OUT"
+  --model openai/qwen2.5-0.5b --optimizer "$OPTIMIZER" --candidates "$CANDIDATES" --k "$K" 2>"$WORK/dspy.log" | tail -n1 | tee -a "$OUT"
 echo "side_by_side: work files in $WORK" >&2
