@@ -221,7 +221,9 @@ impl Module for TwoPredicts {
 async fn labeled_demo_picks_match_python_dspy() {
     let train: Vec<Example> =
         (0..20).map(|i| Example::new().with("q", format!("q{i}")).with("a", format!("a{i}")).with_inputs(["q"])).collect();
-    let qs = |p: &Predict| p.demos.iter().map(|d| d.get_str("q").unwrap().to_string()).collect::<Vec<_>>();
+    fn qs(p: &Predict) -> Vec<&str> {
+        p.demos.iter().map(|d| d.get_str("q").unwrap()).collect()
+    }
     let sig = || Signature::parse("q -> a").unwrap();
     let one = LabeledFewShot::new(5).compile(&Predict::new(sig()), &train, None).await.unwrap();
     assert_eq!(qs(&one), ["q12", "q13", "q1", "q8", "q15"]);

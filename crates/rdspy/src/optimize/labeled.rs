@@ -1,6 +1,7 @@
 //! `LabeledFewShot`: demos straight from the labeled training set.
 
 use super::{reset_copy, Optimizer, Program};
+use crate::data::PyRandom;
 use crate::{Example, Result};
 
 /// DSPy's `LabeledFewShot(k=16)`: every predictor gets `k` training examples as demos, drawn
@@ -29,10 +30,15 @@ impl LabeledFewShot {
 
     /// The demos this optimizer would pick from `trainset`.
     pub fn demos(&self, trainset: &[Example]) -> Vec<Example> {
+        self.draw(&mut PyRandom::new(self.seed), trainset)
+    }
+
+    /// One predictor's demos. Python's `random.Random(seed).sample`, so the same seed picks
+    /// DSPy's demos in DSPy's order.
+    fn draw(&self, rng: &mut PyRandom, trainset: &[Example]) -> Vec<Example> {
         let n = self.k.min(trainset.len());
         if self.sample {
-            // Python's `random.Random(seed).sample`, so the same seed picks DSPy's demos.
-            crate::data::PyRandom::new(self.seed).sample(trainset, n)
+            rng.sample(trainset, n)
         } else {
             trainset[..n].to_vec()
         }
@@ -45,10 +51,9 @@ impl LabeledFewShot {
             return program;
         }
         // DSPy draws every predictor's demos from one `random.Random(0)`.
-        let mut rng = crate::data::PyRandom::new(self.seed);
-        let n = self.k.min(trainset.len());
+        let mut rng = PyRandom::new(self.seed);
         for (_, pred) in program.named_predictors_mut() {
-            pred.demos = if self.sample { rng.sample(trainset, n) } else { trainset[..n].to_vec() };
+            pred.demos = self.draw(&mut rng, trainset);
         }
         program
     }
