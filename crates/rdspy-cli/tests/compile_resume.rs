@@ -112,6 +112,10 @@ async fn killed_compile_resumes_to_the_same_program() {
     assert!(json["metadata"]["rdspy"]["predictors"]["self"]["signature"].is_string());
     let html = std::fs::read_to_string(dir.join("full.json.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Candidates"));
+    // Usage per phase: the compile, then scoring before and after, each with its calls.
+    for phase in ["compile (random-search)", "scoring the baseline (valset)", "scoring the compiled program (valset)", "all phases"] {
+        assert!(html.contains(&format!("<tr><td>{phase}</td><td>openai/mock</td>")), "no usage row for {phase:?}");
+    }
     assert!(![" src=", " href=", "<script", "<link", "@import", "url("].iter().any(|s| html.contains(s)), "the report fetches nothing");
 
     // The saved program evaluates on its own; --json is the last stdout line.

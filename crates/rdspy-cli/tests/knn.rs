@@ -66,12 +66,21 @@ fn knn_compile_then_eval_program_on_the_embedded_model() {
         .current_dir(&dir)
         .args(["compile", "--lm", "local/smollm2-135m", "-s", "sentence -> label: Literal['positive', 'negative']"])
         .args(["--optimizer", "knn", "--k", &k.to_string(), "--train", "train.jsonl", "--metric", "exact_match:label"])
-        .args(["--out", "knn.json", "--no-eval", "--quiet", "--json"])
+        .args(["--out", "knn.json", "--no-eval", "--quiet", "--json", "--report", "knn.html"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(report["usage"]["calls"], 0, "compiling KNN only embeds the trainset: {report}");
+    // The report says how the demos are picked and shows one input's neighbours and demos
+    // (bootstrapping them is the only LM work, in its own phase of the usage table).
+    let html = std::fs::read_to_string(dir.join("knn.html")).unwrap();
+    for part in ["Demos per input (KNNFewShot)", "<b>k = 2</b>", "Its neighbours", "picked per input by KNNFewShot"] {
+        assert!(html.contains(part), "{part:?} missing from the report");
+    }
+    assert!(!html.contains("Demos (0)"), "a KNN program's demos are not an empty list");
+    assert!(html.contains("<tr><td>compile (knn)</td><td>—</td><td>0</td><td>0</td>"), "the compile phase makes no LM call");
+    assert!(html.contains("<tr><td>report: one input's KNN demos</td>"));
 
     // The saved file: a demo-less Predict (what DSPy's KNNFewShot program saves) plus what rdspy
     // needs to rebuild the KNN program.

@@ -278,6 +278,7 @@ impl Worker<'_> {
             total_tokens: (tokens.len() + stats.completion_tokens) as u64,
             cost: 0.0,
             calls: 1,
+            cached_calls: 0,
         };
         Ok(Output { choices, usage, stats })
     }

@@ -87,6 +87,7 @@ async fn cache_survives_kill_9_and_serves_hits_in_a_new_process() {
         let r = cache.call(req(i)).await.unwrap();
         assert!(r.cache_hit);
         assert_eq!(r.usage.prompt_tokens, 0);
+        assert_eq!((r.usage.calls, r.usage.cached_calls), (1, 1), "a hit is one call, answered by the cache");
     }
     assert_eq!(counting.0.load(Ordering::SeqCst), 0, "a cached request reached the LM");
 }

@@ -78,7 +78,7 @@ impl LM for Sampler {
             .collect();
         Ok(LmResponse {
             choices,
-            usage: Usage { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, cost: 0.0, calls: 1 },
+            usage: Usage { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, cost: 0.0, calls: 1, cached_calls: 0 },
             model: "sampler".into(),
             cache_hit: false,
         })

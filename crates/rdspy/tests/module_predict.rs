@@ -37,7 +37,7 @@ impl LM for Scripted {
         let (text, finish) = if q.len() > 1 { q.pop().unwrap() } else { q[0].clone() };
         Ok(LmResponse {
             choices: vec![Choice { text, finish_reason: Some(finish.into()) }],
-            usage: Usage { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, cost: 0.0, calls: 1 },
+            usage: Usage { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, cost: 0.0, calls: 1, cached_calls: 0 },
             model: self.name.clone(),
             cache_hit: false,
         })

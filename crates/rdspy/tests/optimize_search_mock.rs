@@ -70,7 +70,7 @@ impl LM for Mock {
         };
         Ok(LmResponse {
             choices: texts.into_iter().map(|text| Choice { text, finish_reason: Some("stop".into()) }).collect(),
-            usage: Usage { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, cost: 0.0, calls: 1 },
+            usage: Usage { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, cost: 0.0, calls: 1, cached_calls: 0 },
             model: "test/mock".into(),
             cache_hit: false,
         })

@@ -4,6 +4,7 @@ use super::common::LmArgs;
 use super::program::{build_lm, CliProgram, ProgramSource};
 use anyhow::{bail, Result};
 use rdspy::evaluate::{metric_by_name, Evaluate, SharedMetric};
+use rdspy::optimize::report::Phase;
 use rdspy::optimize::{BootstrapFewShot, BootstrapFewShotWithRandomSearch, LabeledFewShot, Optimizer};
 use rdspy::Example;
 use std::path::PathBuf;
@@ -73,7 +74,8 @@ pub struct Args {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
-    /// Print `{"before", "after", "n", "usage"}` as the last line of stdout.
+    /// Print `{"before", "after", "n", "seconds", "usage"}` as the last line of stdout (usage: the
+    /// compile phase's LM calls; the report has the scoring phases too).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -131,25 +133,50 @@ pub fn run(args: Args) -> Result<()> {
     let (outcome, usage) =
         rt.block_on(rdspy::trace::track_usage(compile(&args, &student, &train, &val, metric.clone(), checkpoint.clone())));
     let (compiled, candidates) = outcome?;
+    let mut phases =
+        vec![Phase { name: format!("compile ({})", args.optimizer), usage: usage.clone(), seconds: started.elapsed().as_secs_f64() }];
     let evaluate =
         Evaluate::with_shared(val.clone(), metric).num_threads(args.concurrency).max_errors(args.max_errors).display_progress(!args.quiet);
     let (before, after) = if args.no_eval {
         (None, None)
     } else {
+        let t = std::time::Instant::now();
         let b = rt.block_on(evaluate.run(Arc::new(super::program::reset(&student))))?;
+        phases.push(Phase { name: "scoring the baseline (valset)".into(), usage: b.usage.clone(), seconds: t.elapsed().as_secs_f64() });
+        let t = std::time::Instant::now();
         let a = rt.block_on(evaluate.run(Arc::new(compiled.clone())))?;
+        phases.push(Phase {
+            name: "scoring the compiled program (valset)".into(),
+            usage: a.usage.clone(),
+            seconds: t.elapsed().as_secs_f64(),
+        });
         (Some(b.score), Some(a.score))
     };
     let mut saved = compiled.clone();
     // The LM is a run-time choice (`--lm`), not part of the program file.
     saved.predictor_mut().lm = None;
     save_program(&saved, &args.out)?;
-    let secs = started.elapsed().as_secs_f64();
     let mut total = rdspy::lm::Usage::default();
     for u in usage.values() {
         total += *u;
     }
     if let Some(path) = &args.report {
+        let mut sections = [super::compile_search::take_sections(), super::compile_reflect::take_sections()].concat();
+        let mut demos_note = None;
+        if let Some(first) = val.first().filter(|_| compiled.1.is_some()) {
+            let t = std::time::Instant::now();
+            let (section, usage) = rt.block_on(rdspy::trace::track_usage(super::compile_knn::report_section(&compiled, first)));
+            phases.push(Phase { name: "report: one input's KNN demos".into(), usage, seconds: t.elapsed().as_secs_f64() });
+            // The program is saved already; a failure here costs the report one example, not the compile.
+            match section {
+                Ok(s) => sections.extend(s),
+                Err(e) => sections.push((
+                    "Demos per input (KNNFewShot)".into(),
+                    format!("<p>Could not bootstrap one input's demos: {}</p>", rdspy::optimize::report::esc(&e.to_string())),
+                )),
+            }
+            demos_note = Some("picked per input by KNNFewShot; see \"Demos per input\" above.".to_string());
+        }
         let report = rdspy::optimize::report::Report {
             optimizer: args.optimizer.clone(),
             model: args.lm.lm.clone(),
@@ -159,12 +186,14 @@ pub fn run(args: Args) -> Result<()> {
             baseline: before,
             final_score: after,
             candidates,
-            usage: usage.clone(),
-            seconds: secs,
-            sections: [super::compile_search::take_sections(), super::compile_reflect::take_sections()].concat(),
+            phases,
+            demos_note,
+            seconds: started.elapsed().as_secs_f64(),
+            sections,
         };
         rdspy::optimize::report::write(&report, &compiled, path)?;
     }
+    let secs = started.elapsed().as_secs_f64();
     let show = |s: Option<f64>| s.map(|s| format!("{s}%")).unwrap_or_else(|| "-".into());
     if args.json {
         println!("{}", serde_json::json!({"before": before, "after": after, "n": val.len(), "seconds": secs, "usage": total}));

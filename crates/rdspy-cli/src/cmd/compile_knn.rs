@@ -13,6 +13,7 @@ use base64::prelude::{Engine, BASE64_STANDARD};
 use rdspy::embed::Embedder;
 use rdspy::evaluate::{metric_by_name, SharedMetric};
 use rdspy::optimize::{BootstrapFewShot, KNNFewShot, KnnIndex};
+use rdspy::predict::Predictors;
 use rdspy::Example;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -191,4 +192,54 @@ fn vectors_from(spec: &Value, model: &str, n: usize) -> Option<Vec<Vec<f32>>> {
     }
     let floats: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     Some(floats.chunks(dim).map(<[f32]>::to_vec).collect())
+}
+
+/// The report's account of a KNN program, whose demos are picked per input: the settings, and
+/// for one input (the first validation example) its neighbours and the demos it gets. Getting
+/// those demos bootstraps the neighbours through the program, as answering that input does —
+/// with the cache on, the same calls the compiled program's scoring already made.
+pub async fn report_section(program: &CliProgram, input: &Example) -> rdspy::Result<Option<(String, String)>> {
+    let Some(knn) = &program.1 else { return Ok(None) };
+    use rdspy::optimize::report::esc;
+    let row = |ex: &Example| {
+        let fields: Vec<String> = ex
+            .iter()
+            .filter(|(k, _)| k.as_str() != "augmented")
+            .map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&v.as_str().map_or_else(|| v.to_string(), str::to_string))))
+            .collect();
+        format!("<tr><td>{}</td></tr>", fields.join("<br>"))
+    };
+    let index = &knn.index;
+    let boot = &index.settings().bootstrap;
+    let mut h = format!(
+        "<p>KNNFewShot has no fixed demos: for each input it takes the <b>k = {}</b> training examples nearest to it \
+         (cosine similarity of <code>{}</code> embeddings, over {} training examples) and bootstraps them through the \
+         program (BootstrapFewShot: up to {} bootstrapped and {} demos in all), then answers with those demos.</p>",
+        index.settings().k,
+        esc(index.settings().embedder.model()),
+        index.trainset().len(),
+        boot.max_bootstrapped_demos,
+        boot.max_labeled_demos,
+    );
+    let inputs = input.inputs();
+    h.push_str("<p>For example, the first validation input:</p><table>");
+    h.push_str(&row(&inputs));
+    h.push_str("</table><p>Its neighbours, most similar first:</p><table>");
+    for n in index.neighbours(&inputs).await? {
+        h.push_str(&row(&n));
+    }
+    h.push_str("</table>");
+    let compiled = index.compile_for(&CliProgram(program.0.clone(), None), &inputs).await?;
+    for (name, p) in compiled.named_predictors() {
+        let _ = std::fmt::Write::write_fmt(
+            &mut h,
+            format_args!("<p>The demos <code>{}</code> gets for it ({}):</p><table>", esc(&name), p.demos.len()),
+        );
+        for d in &p.demos {
+            let tag = if d.get("augmented").and_then(Value::as_bool) == Some(true) { "<i>bootstrapped</i>" } else { "<i>labeled</i>" };
+            h.push_str(&row(d).replacen("<td>", &format!("<td>{tag}<br>"), 1));
+        }
+        h.push_str("</table>");
+    }
+    Ok(Some(("Demos per input (KNNFewShot)".into(), h)))
 }

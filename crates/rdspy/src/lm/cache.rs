@@ -201,7 +201,7 @@ impl LM for Cache {
         let k = key.clone();
         let hit = tokio::task::spawn_blocking(move || store.get(&k)).await.ok().flatten();
         if let Some(mut resp) = hit {
-            resp.usage = Usage { calls: 1, ..Usage::default() };
+            resp.usage = Usage { calls: 1, cached_calls: 1, ..Usage::default() };
             resp.cache_hit = true;
             return Ok(resp);
         }

@@ -125,6 +125,9 @@ pub struct Usage {
     /// Number of LM calls summed here (cache hits included).
     #[serde(default)]
     pub calls: u64,
+    /// How many of `calls` the LM cache answered (no tokens, no cost).
+    #[serde(default)]
+    pub cached_calls: u64,
 }
 
 impl std::ops::AddAssign for Usage {
@@ -134,6 +137,7 @@ impl std::ops::AddAssign for Usage {
         self.total_tokens += o.total_tokens;
         self.cost += o.cost;
         self.calls += o.calls;
+        self.cached_calls += o.cached_calls;
     }
 }
 

@@ -201,7 +201,14 @@ impl OpenAIClient {
             price_per_million(&self.model).map(|(i, o)| (u.prompt_tokens as f64 * i + u.completion_tokens as f64 * o) / 1e6).unwrap_or(0.0)
         };
         let total = u.total_tokens.unwrap_or(u.prompt_tokens + u.completion_tokens);
-        let usage = Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: total, cost, calls: 1 };
+        let usage = Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            total_tokens: total,
+            cost,
+            calls: 1,
+            cached_calls: 0,
+        };
         Ok(LmResponse { choices, usage, model: r.model.unwrap_or_else(|| self.api_model.clone()), cache_hit: false })
     }
 

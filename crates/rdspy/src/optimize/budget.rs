@@ -335,7 +335,8 @@ mod tests {
             "test/fixed"
         }
         async fn call(&self, _: LmRequest) -> Result<LmResponse, LmError> {
-            let usage = Usage { prompt_tokens: self.0, completion_tokens: 0, total_tokens: self.0, cost: self.1, calls: 1 };
+            let usage =
+                Usage { prompt_tokens: self.0, completion_tokens: 0, total_tokens: self.0, cost: self.1, calls: 1, cached_calls: 0 };
             Ok(LmResponse { choices: vec![Choice { text: "x".into(), finish_reason: None }], usage, model: "m".into(), cache_hit: false })
         }
     }

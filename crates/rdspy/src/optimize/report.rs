@@ -30,15 +30,30 @@ pub struct Report {
     pub final_score: Option<f64>,
     /// Candidates tried, in order (random search).
     pub candidates: Vec<Candidate>,
-    /// LM usage of the compile, per model.
-    pub usage: BTreeMap<String, Usage>,
+    /// LM usage and wall time of each phase (compile, scoring the baseline, scoring the result…), in order.
+    pub phases: Vec<Phase>,
+    /// Set when the program's demos are not fixed (KNNFewShot picks them per input): said in
+    /// place of each predictor's demo list, which is empty.
+    pub demos_note: Option<String>,
     /// Wall time of the whole command.
     pub seconds: f64,
     /// Sections an optimizer adds, as (title, HTML body): trials, proposals, why it stopped.
     pub sections: Vec<(String, String)>,
 }
 
-pub(crate) fn esc(s: &str) -> String {
+/// One phase of a compile command, for the report's usage table.
+#[derive(Debug, Clone, Default)]
+pub struct Phase {
+    /// What ran: "compile", "baseline scoring", …
+    pub name: String,
+    /// LM usage of the phase, per model.
+    pub usage: BTreeMap<String, Usage>,
+    /// Wall time of the phase.
+    pub seconds: f64,
+}
+
+/// Escape text for HTML.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -140,19 +155,7 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
         report.val_size,
         report.seconds
     );
-    h.push_str("<h2>Token usage (compile phase)</h2><table><tr><th>model</th><th>calls</th><th>prompt</th><th>completion</th><th>total</th><th>cost (USD)</th></tr>");
-    for (m, u) in &report.usage {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td></tr>",
-            esc(m),
-            u.calls,
-            u.prompt_tokens,
-            u.completion_tokens,
-            u.total_tokens,
-            u.cost
-        );
-    }
+    usage_table(&mut h, &report.phases);
     h.push_str("</table><h2>Candidates</h2>");
     h.push_str(&plot(&report.candidates));
     if !report.candidates.is_empty() {
@@ -179,13 +182,15 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
     }
     h.push_str("<h2>Compiled predictors</h2>");
     for (name, p) in program.named_predictors() {
-        let _ = write!(
-            h,
-            "<h3>{}</h3><p><b>Instructions:</b> {}</p><p><b>Demos ({}):</b></p><table>",
-            esc(&name),
-            esc(p.signature().instructions()),
-            p.demos.len()
-        );
+        let _ = write!(h, "<h3>{}</h3><p><b>Instructions:</b> {}</p>", esc(&name), esc(p.signature().instructions()));
+        match &report.demos_note {
+            Some(note) if p.demos.is_empty() => {
+                let _ = write!(h, "<p><b>Demos:</b> {}</p><table>", esc(note));
+            }
+            _ => {
+                let _ = write!(h, "<p><b>Demos ({}):</b></p><table>", p.demos.len());
+            }
+        }
         for d in &p.demos {
             // DSPy's `augmented` flag (a bootstrapped demo) is bookkeeping, not a field the LM sees.
             let bootstrapped = d.get("augmented").and_then(Value::as_bool) == Some(true);
@@ -205,6 +210,49 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
     h
 }
 
+/// Calls, tokens, cost and time per phase and model, with a total row per model.
+fn usage_table(h: &mut String, phases: &[Phase]) {
+    h.push_str("<h2>Token usage and time per phase</h2>");
+    if phases.is_empty() {
+        h.push_str("<p>No phase was recorded.</p>");
+        return;
+    }
+    h.push_str(
+        "<table><tr><th>phase</th><th>model</th><th>calls</th><th>cached</th><th>prompt</th><th>completion</th><th>total</th><th>cost (USD)</th><th>wall time</th></tr>",
+    );
+    let row = |h: &mut String, phase: &str, model: &str, u: &Usage, secs: Option<f64>| {
+        let time = secs.map(|s| format!("{s:.1} s")).unwrap_or_default();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{time}</td></tr>",
+            esc(phase),
+            esc(model),
+            u.calls,
+            u.cached_calls,
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.total_tokens,
+            u.cost
+        );
+    };
+    let mut totals: BTreeMap<&str, Usage> = BTreeMap::new();
+    for p in phases {
+        if p.usage.is_empty() {
+            // A phase without LM calls (KNN's compile only embeds) still shows its time.
+            row(h, &p.name, "—", &Usage::default(), Some(p.seconds));
+        }
+        for (i, (m, u)) in p.usage.iter().enumerate() {
+            row(h, &p.name, m, u, (i == 0).then_some(p.seconds));
+            *totals.entry(m).or_default() += *u;
+        }
+    }
+    let secs: f64 = phases.iter().map(|p| p.seconds).sum();
+    for (i, (m, u)) in totals.iter().enumerate() {
+        row(h, "all phases", m, u, (i == 0).then_some(secs));
+    }
+    h.push_str("</table><p>A call the LM cache answered counts under <i>cached</i>, with no tokens and no cost.</p>");
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -219,4 +267,43 @@ pub fn write(report: &Report, program: &impl Predictors, path: impl AsRef<Path>)
         Error::Io { .. } => e,
         other => Error::Other(format!("writing the compile report: {other}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::predict::Predict;
+    use crate::Signature;
+
+    fn usage(calls: u64, tokens: u64) -> BTreeMap<String, Usage> {
+        let u = Usage { prompt_tokens: tokens, completion_tokens: 1, total_tokens: tokens + 1, cost: 0.0, calls, cached_calls: 1 };
+        [("local/qwen".to_string(), u)].into()
+    }
+
+    #[test]
+    fn usage_is_shown_per_phase_with_totals_and_knn_demos_are_described() {
+        let program = Predict::new(Signature::parse("text -> label").unwrap());
+        let report = Report {
+            phases: vec![
+                Phase { name: "compile (knn)".into(), usage: BTreeMap::new(), seconds: 0.5 },
+                Phase { name: "scoring the baseline".into(), usage: usage(3, 100), seconds: 2.0 },
+                Phase { name: "scoring the compiled program".into(), usage: usage(12, 900), seconds: 9.0 },
+            ],
+            demos_note: Some("picked per input".into()),
+            ..Report::default()
+        };
+        let html = render(&report, &program);
+        // A phase without LM calls keeps its row (and time).
+        assert!(html.contains("<tr><td>compile (knn)</td><td>—</td><td>0</td><td>0</td>"), "{html}");
+        assert!(html.contains("<tr><td>scoring the baseline</td><td>local/qwen</td><td>3</td><td>1</td><td>100</td><td>1</td><td>101</td>"));
+        // Totals: 15 calls, 1000 prompt + 2 completion tokens, 11.5 s.
+        assert!(html.contains(
+            "<tr><td>all phases</td><td>local/qwen</td><td>15</td><td>2</td><td>1000</td><td>2</td><td>1002</td><td>0.0000</td><td>11.5 s</td></tr>"
+        ));
+        assert!(html.contains("<b>Demos:</b> picked per input") && !html.contains("Demos (0)"));
+
+        let fixed = Report::default();
+        let html = render(&fixed, &program);
+        assert!(html.contains("Demos (0)") && html.contains("No phase was recorded"));
+    }
 }
