@@ -11,8 +11,10 @@
 //! Options: `--api-base URL` (default `http://127.0.0.1:8111/v1`), `--model NAME` (default
 //! `openai/qwen2.5-0.5b`), `--n N` questions from `data/gsm8k/test.jsonl` (default 30),
 //! `--skip S` to start after the first `S` questions (to resume an interrupted run),
-//! `--max-iters K` for ReAct (default 5), `--out FILE` (one JSON line per question, written as
-//! it goes, so an interrupted run keeps its results).
+//! `--max-iters K` for ReAct (default 5), `--native` (ReAct calls the tools through the
+//! server's native function calling, `ReAct::with_native_function_calling`, instead of DSPy's
+//! `next_tool_name`/`next_tool_args` text fields), `--out FILE` (one JSON line per question,
+//! written as it goes, so an interrupted run keeps its results).
 //!
 //! Both programs use the signature `question -> answer`; a question counts as solved when the
 //! last number in the answer equals the reference (DSPy's GSM8K metric does the same). An error
@@ -67,6 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut api_base, mut model, mut n, mut skip, mut max_iters, mut out) =
         ("http://127.0.0.1:8111/v1".to_string(), "openai/qwen2.5-0.5b".to_string(), 30usize, 0usize, 5usize, None::<String>);
+    let mut native = false;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -76,6 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--skip" => skip = value()?.parse()?,
             "--max-iters" => max_iters = value()?.parse()?,
             "--out" => out = Some(value()?),
+            "--native" => native = true,
             other => return Err(format!("unknown option {other}; see the example's doc comment").into()),
         }
     }
@@ -93,7 +97,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let signature = Signature::parse("question -> answer")?;
     let cot = ChainOfThought::new(signature.clone());
-    let react = ReAct::new(signature, vec![calculator()]).with_max_iters(max_iters);
+    let mut react = ReAct::new(signature, vec![calculator()]).with_max_iters(max_iters);
+    if native {
+        react = react.with_native_function_calling();
+    }
     let mut file = out.map(std::fs::File::create).transpose()?;
     let (mut cot_ok, mut react_ok, mut tool_calls, mut finished) = (0, 0, 0, 0);
     let (mut cot_secs, mut react_secs) = (0.0, 0.0);
@@ -139,7 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let total = rows.len().max(1) as f64;
-    println!("\n{} questions, ReAct max_iters {max_iters}", rows.len());
+    println!("\n{} questions, ReAct max_iters {max_iters}{}", rows.len(), if native { ", native function calling" } else { "" });
     println!(
         "ChainOfThought (no tools): {cot_ok}/{} = {:.1}%  ({:.1} s/question)",
         rows.len(),

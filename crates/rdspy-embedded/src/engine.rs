@@ -214,6 +214,8 @@ impl Worker<'_> {
             status: 400,
             message,
         })?;
+        // `tool_choice: "required"`: the reply must end with a call of an offered tool.
+        let grammar = grammar.or_else(|| crate::tools::required_call_grammar(req));
         // DSPy's ChatAdapter structure as a grammar (on by default for ChatAdapter prompts; a
         // 135M model ignores the format zero-shot otherwise). `extra.rdspy_chat_grammar = false` turns it off.
         let mut plan = None;

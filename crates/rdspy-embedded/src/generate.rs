@@ -132,7 +132,7 @@ impl Worker<'_> {
             pos += 1;
         };
         let text = String::from_utf8_lossy(&text.out).into_owned();
-        Ok((Choice { text, finish_reason: Some(finish.to_string()) }, n, forced))
+        Ok((Choice { text, finish_reason: Some(finish.to_string()), tool_calls: vec![] }, n, forced))
     }
 
     fn decode_one(&mut self, batch: &mut LlamaBatch, tok: LlamaToken, pos: usize) -> Result<(), LmError> {

@@ -33,6 +33,7 @@ mod models;
 mod picker;
 pub mod server;
 mod tokens;
+mod tools;
 
 #[cfg(feature = "embeddings")]
 pub use embedder::MiniLmEmbedder;

@@ -89,14 +89,21 @@ impl LM for EmbeddedLM {
         &self.inner.model
     }
 
-    async fn call(&self, request: LmRequest) -> Result<LmResponse, LmError> {
+    async fn call(&self, mut request: LmRequest) -> Result<LmResponse, LmError> {
+        // OpenAI `tools`: offered in the prompt, read back from the reply (see `tools.rs`).
+        let offered = crate::tools::offered_names(&request);
+        crate::tools::offer_tools(&mut request);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sent = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(Job { request, reply: tx });
         let gone = || LmError::Other(format!("{}: the llama.cpp worker thread has stopped", self.inner.model));
         sent.map_err(|_| gone())?;
         let out = rx.await.map_err(|_| gone())??;
         *self.inner.last.lock().unwrap_or_else(|e| e.into_inner()) = out.stats;
-        Ok(LmResponse { choices: out.choices, usage: out.usage, model: self.inner.model.clone(), cache_hit: false })
+        let mut choices = out.choices;
+        if !offered.is_empty() {
+            choices.iter_mut().for_each(|c| crate::tools::take_tool_calls(c, &offered));
+        }
+        Ok(LmResponse { choices, usage: out.usage, model: self.inner.model.clone(), cache_hit: false })
     }
 
     fn dump_state(&self) -> Option<Value> {

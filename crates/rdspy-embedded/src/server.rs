@@ -121,6 +121,20 @@ fn to_request(body: &Map<String, Value>) -> Result<LmRequest, String> {
         _ => Vec::new(),
     };
     req.response_format = body.get("response_format").filter(|v| !v.is_null()).cloned();
+    match body.get("tools") {
+        Some(Value::Array(tools)) if !tools.is_empty() => {
+            req.extra.insert("tools".into(), Value::Array(tools.clone()));
+        }
+        None | Some(Value::Null) | Some(Value::Array(_)) => {}
+        Some(other) => return Err(format!("`tools` must be an array of function tools, got {other}")),
+    }
+    match body.get("tool_choice") {
+        Some(Value::String(c)) if matches!(c.as_str(), "auto" | "none" | "required") => {
+            req.extra.insert("tool_choice".into(), Value::String(c.clone()));
+        }
+        None | Some(Value::Null) => {}
+        Some(other) => return Err(format!("`tool_choice` must be \"auto\", \"none\" or \"required\" here, got {other}")),
+    }
     Ok(req)
 }
 
@@ -145,7 +159,15 @@ async fn chat_completions(State(state): State<Arc<ServerConfig>>, headers: Heade
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    json!({"index": i, "message": {"role": "assistant", "content": c.text},
+                    let mut message = json!({"role": "assistant", "content": c.text});
+                    if !c.tool_calls.is_empty() {
+                        let calls: Vec<Value> = c.tool_calls.iter().enumerate().map(|(j, t)| t.to_openai(j)).collect();
+                        message["tool_calls"] = Value::Array(calls);
+                        if c.text.is_empty() {
+                            message["content"] = Value::Null; // as OpenAI sends a reply that is only calls
+                        }
+                    }
+                    json!({"index": i, "message": message,
                            "finish_reason": c.finish_reason.as_deref().unwrap_or("stop"), "logprobs": null})
                 })
                 .collect();

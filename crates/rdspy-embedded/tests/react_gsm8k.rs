@@ -129,6 +129,44 @@ async fn react_with_a_calculator_vs_chain_of_thought_on_gsm8k() {
     eprintln!("GSM8K first {QUESTIONS}: ChainOfThought {cot_ok}/{QUESTIONS}, ReAct + calculator {react_ok}/{QUESTIONS} ({calculator_calls} calculator calls)");
 }
 
+/// ReAct with native function calling, over real HTTP: `serve-model`'s server (in this
+/// process, on a free port) offers the tools to Qwen in its own `<tool_call>` format and returns
+/// OpenAI `tool_calls`, which rdspy's OpenAI client reads back. The calls must be native ones
+/// (in this mode the text has no tool fields) with arguments that fit the calculator's schema.
+#[tokio::test]
+async fn react_with_native_function_calling_through_serve_model() {
+    let Some(lm) = model() else { return };
+    let cfg = rdspy_embedded::server::ServerConfig { lm, model_name: "qwen".into(), embedder: None, api_key: None };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(rdspy_embedded::server::serve(listener, cfg));
+    let client = rdspy::lm::LmBuilder::new("openai/qwen").api_base(base).api_key("local").cache(false).build().unwrap();
+
+    let react = ReAct::new(Signature::parse("question -> answer").unwrap(), vec![calculator()])
+        .with_native_function_calling()
+        .with_max_iters(MAX_ITERS);
+    let (question, gold) = questions().remove(1);
+    let r = rdspy::context(Settings::new().lm(client), react.forward(&Example::new().with("question", question.as_str())))
+        .await
+        .expect("ReAct runs against serve-model");
+    let traj = r.get("trajectory").and_then(Value::as_object).expect("ReAct returns its trajectory");
+    eprintln!("native ReAct, gold {gold}: {traj:?} -> {:?}", r.get("answer"));
+    let calls: Vec<usize> = (0..MAX_ITERS).filter(|i| traj.contains_key(&format!("tool_name_{i}"))).collect();
+    assert!(!calls.is_empty(), "the model made no native tool call: {traj:?}");
+    for i in calls {
+        let obs = &traj[&format!("observation_{i}")];
+        match traj[&format!("tool_name_{i}")].as_str().unwrap() {
+            "finish" => assert_eq!(obs, "Completed."),
+            "calculator" => {
+                assert!(traj[&format!("tool_args_{i}")]["expression"].is_string(), "arguments fit the schema: {traj:?}");
+                assert!(obs.is_number() || obs.as_str().is_some_and(|s| s.starts_with("Execution error in calculator: ")), "{obs}");
+            }
+            other => panic!("unknown tool {other} in {traj:?}"),
+        }
+    }
+    assert!(!answer_text(r.get("answer")).is_empty());
+}
+
 #[test]
 fn reads_the_last_number_like_dspy() {
     assert_eq!(last_number("She makes $18 a day."), Some(18.0));

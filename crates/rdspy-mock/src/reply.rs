@@ -141,7 +141,13 @@ pub fn answer(request: &Value) -> Result<Value, String> {
             s.push_str("[[ ## completed ## ]]");
             s
         };
-        choices.push(json!({"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}));
+        let mut message = json!({"role": "assistant", "content": text});
+        let mut finish = "stop";
+        if let Some(call) = tool_call(request, seed) {
+            message["tool_calls"] = json!([call]);
+            finish = "tool_calls";
+        }
+        choices.push(json!({"index": i, "message": message, "finish_reason": finish}));
     }
     let prompt_chars: usize = messages.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum();
     let completion_chars: usize = choices.iter().filter_map(|c| c["message"]["content"].as_str()).map(str::len).sum();
@@ -153,6 +159,30 @@ pub fn answer(request: &Value) -> Result<Value, String> {
         "choices": choices,
         "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
     }))
+}
+
+/// With OpenAI `tools` in the request: a call of one of them (picked by `seed`), with an
+/// argument of the schema's type for each property.
+fn tool_call(request: &Value, seed: u64) -> Option<Value> {
+    let tools = request.get("tools")?.as_array().filter(|t| !t.is_empty())?;
+    let f = &tools[(seed % tools.len() as u64) as usize]["function"];
+    let empty = Map::new();
+    let props = f["parameters"]["properties"].as_object().unwrap_or(&empty);
+    let args: Map<String, Value> = props
+        .iter()
+        .map(|(name, schema)| {
+            let ty = match schema["type"].as_str() {
+                Some("integer") => "int",
+                Some("number") => "float",
+                Some("boolean") => "bool",
+                Some("array") => "list[str]",
+                _ => "str",
+            };
+            (name.clone(), value_for(ty, name, seed))
+        })
+        .collect();
+    Some(json!({"id": format!("call_{:x}", seed % 0xffff), "type": "function",
+                "function": {"name": f["name"], "arguments": Value::Object(args).to_string()}}))
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl LM for FnLm {
         };
         let text = (self.reply)(&r, n);
         Ok(LmResponse {
-            choices: vec![Choice { text, finish_reason: Some("stop".into()) }],
+            choices: vec![Choice { text, finish_reason: Some("stop".into()), tool_calls: vec![] }],
             usage: Usage { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, cost: 0.0, calls: 1, cached_calls: 0 },
             model: "fn-lm".into(),
             cache_hit: false,

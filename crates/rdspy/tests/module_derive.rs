@@ -74,7 +74,11 @@ impl LM for Sampler {
         let n = r.n.unwrap_or(1);
         self.seen.lock().unwrap().push(r);
         let choices = (0..n)
-            .map(|i| Choice { text: format!("[[ ## answer ## ]]\n{i}\n\n[[ ## completed ## ]]"), finish_reason: Some("stop".into()) })
+            .map(|i| Choice {
+                text: format!("[[ ## answer ## ]]\n{i}\n\n[[ ## completed ## ]]"),
+                finish_reason: Some("stop".into()),
+                tool_calls: vec![],
+            })
             .collect();
         Ok(LmResponse {
             choices,

@@ -36,7 +36,7 @@ impl LM for Scripted {
         let mut q = self.replies.lock().unwrap();
         let (text, finish) = if q.len() > 1 { q.pop().unwrap() } else { q[0].clone() };
         Ok(LmResponse {
-            choices: vec![Choice { text, finish_reason: Some(finish.into()) }],
+            choices: vec![Choice { text, finish_reason: Some(finish.into()), tool_calls: vec![] }],
             usage: Usage { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, cost: 0.0, calls: 1, cached_calls: 0 },
             model: self.name.clone(),
             cache_hit: false,

@@ -42,6 +42,7 @@ impl LM for Adder {
             choices: vec![Choice {
                 text: format!("[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"),
                 finish_reason: Some("stop".into()),
+                tool_calls: vec![],
             }],
             usage: Usage { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: 0.0, calls: 1, cached_calls: 0 },
             model: "test/adder".into(),

@@ -69,7 +69,7 @@ impl LM for Mock {
             vec![format!("{}[[ ## completed ## ]]", field("answer", &a.to_string()))]
         };
         Ok(LmResponse {
-            choices: texts.into_iter().map(|text| Choice { text, finish_reason: Some("stop".into()) }).collect(),
+            choices: texts.into_iter().map(|text| Choice { text, finish_reason: Some("stop".into()), tool_calls: vec![] }).collect(),
             usage: Usage { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, cost: 0.0, calls: 1, cached_calls: 0 },
             model: "test/mock".into(),
             cache_hit: false,

@@ -53,7 +53,7 @@ impl Scripted {
 
 fn reply(text: String) -> LmResponse {
     LmResponse {
-        choices: vec![Choice { text, finish_reason: Some("stop".into()) }],
+        choices: vec![Choice { text, finish_reason: Some("stop".into()), tool_calls: vec![] }],
         usage: Usage { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, cost: 0.0, calls: 1, cached_calls: 0 },
         model: "test/scripted".into(),
         cache_hit: false,

@@ -27,7 +27,7 @@ impl LM for Replay {
         self.seen.lock().unwrap().push(r);
         let text = self.replies.lock().unwrap().remove(0);
         Ok(LmResponse {
-            choices: vec![Choice { text, finish_reason: Some("stop".into()) }],
+            choices: vec![Choice { text, finish_reason: Some("stop".into()), tool_calls: vec![] }],
             usage: Usage::default(),
             model: "replay".into(),
             cache_hit: false,

@@ -33,7 +33,7 @@ impl LM for FnLm {
         let text = (self.script)(&r);
         self.seen.lock().unwrap().push(r);
         Ok(LmResponse {
-            choices: vec![Choice { text: text?, finish_reason: Some("stop".into()) }],
+            choices: vec![Choice { text: text?, finish_reason: Some("stop".into()), tool_calls: vec![] }],
             usage: Usage { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110, cost: 0.0, calls: 1, cached_calls: 0 },
             model: "fn-lm".into(),
             cache_hit: false,
@@ -285,4 +285,90 @@ async fn runs_against_the_mock_http_server() {
     assert!(pred.get("answer").unwrap().is_i64());
     let last = server.last_request().unwrap();
     assert!(last["messages"][1]["content"].as_str().unwrap().contains("[[ ## trajectory ## ]]\n[[ ## thought_0 ## ]]"));
+}
+
+/// Replies with scripted native tool calls (text, calls), keeping every request.
+#[derive(Debug, Default)]
+struct NativeLm {
+    seen: Mutex<Vec<LmRequest>>,
+}
+
+#[async_trait::async_trait]
+impl LM for NativeLm {
+    fn model(&self) -> &str {
+        "native-lm"
+    }
+    async fn call(&self, r: LmRequest) -> Result<LmResponse, LmError> {
+        let call = |name: &str, args: Value| rdspy::lm::ToolCall { id: Some(format!("call_{name}")), name: name.into(), args };
+        let (text, calls) = if r.extra.get("tools").is_none() {
+            (extract("42"), vec![])
+        } else if user(&r).contains("[[ ## observation_0 ## ]]\n42") {
+            // Only a call, no text: the thought is None, as in DSPy.
+            (String::new(), vec![call("finish", json!({}))])
+        } else {
+            ("[[ ## next_thought ## ]]\nDivide.\n\n[[ ## completed ## ]]".to_string(), vec![call("divide", json!({"a": 84, "b": 2}))])
+        };
+        self.seen.lock().unwrap().push(r);
+        Ok(LmResponse {
+            choices: vec![Choice { text, finish_reason: Some("tool_calls".into()), tool_calls: calls }],
+            usage: Usage { calls: 1, ..Default::default() },
+            model: "native-lm".into(),
+            cache_hit: false,
+        })
+    }
+}
+
+#[tokio::test]
+async fn native_function_calling_sends_tool_schemas_and_runs_the_called_tool() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let lm = Arc::new(NativeLm::default());
+    let a = agent(calls.clone()).with_native_function_calling();
+    let pred = rdspy::context(Settings::new().lm(lm.clone()), a.forward(&q())).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(pred.get("answer"), Some(&json!(42)));
+    assert_eq!(
+        pred.get("trajectory").unwrap(),
+        &json!({"thought_0": "Divide.", "tool_name_0": "divide", "tool_args_0": {"a": 84, "b": 2}, "observation_0": 42,
+                "thought_1": null, "tool_name_1": "finish", "tool_args_1": {}, "observation_1": "Completed."})
+    );
+    let seen = lm.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    // The react turns offer both tools as OpenAI function schemas, and ask for next_thought only.
+    let tools = seen[0].extra["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 2);
+    assert_eq!(tools[0]["function"]["name"], "divide");
+    assert_eq!(tools[0]["function"]["parameters"]["required"], json!(["a", "b"]));
+    assert_eq!(tools[1]["function"]["name"], "finish");
+    assert_eq!(seen[0].extra["tool_choice"], "required");
+    assert!(!seen[0].messages[0].content.contains("next_tool_args"));
+    assert!(seen[0].messages[0].content.contains("(1) divide, whose description is <desc>Integer division a / b.</desc>.\n"));
+    assert!(!seen[0].messages[0].content.contains("It takes arguments"), "the schemas go in `tools` only");
+    assert!(user(&seen[0]).contains("starting with the field `[[ ## next_thought ## ]]`, and then ending"));
+    assert!(seen[2].extra.get("tools").is_none(), "the extract step offers no tools");
+}
+
+#[tokio::test]
+async fn native_function_calling_over_the_mock_http_server() {
+    let server = rdspy_mock::MockServer::start(Default::default()).await.unwrap();
+    let lm = LmBuilder::new("openai/mock").api_base(server.url()).api_key("x").cache(false).build().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let a = agent(calls.clone()).with_native_function_calling().with_max_iters(3);
+    let pred = rdspy::context(Settings::new().lm(lm), a.forward(&q())).await.unwrap();
+    let t = pred.get("trajectory").unwrap().as_object().unwrap();
+    let turns = t.len() / 4;
+    assert!((1..=3).contains(&turns), "{t:?}");
+    for i in 0..turns {
+        // The mock calls a tool with arguments of its schema's types, sent as a JSON string
+        // that the client reads back into an object.
+        match t[&format!("tool_name_{i}")].as_str().unwrap() {
+            "divide" => {
+                let args = t[&format!("tool_args_{i}")].as_object().unwrap();
+                assert!(args["a"].is_i64() && args["b"].is_i64(), "{args:?}");
+            }
+            "finish" => assert_eq!(t[&format!("tool_args_{i}")], json!({})),
+            other => panic!("the mock called {other}"),
+        }
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), (0..turns).filter(|i| t[&format!("tool_name_{i}")] == "divide").count());
+    assert!(pred.get("answer").unwrap().is_i64());
 }

@@ -38,7 +38,7 @@ use std::sync::Arc;
 ///     async fn call(&self, r: LmRequest) -> std::result::Result<LmResponse, LmError> {
 ///         let fixed = r.messages.last().unwrap().content.contains("[[ ## feedback ## ]]");
 ///         let answer = if fixed { "4" } else { "four" };
-///         Ok(LmResponse { choices: vec![Choice { text: format!("[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"), finish_reason: None }], usage: Default::default(), model: "stubborn".into(), cache_hit: false })
+///         Ok(LmResponse { choices: vec![Choice { text: format!("[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"), finish_reason: None, tool_calls: vec![] }], usage: Default::default(), model: "stubborn".into(), cache_hit: false })
 ///     }
 /// }
 ///

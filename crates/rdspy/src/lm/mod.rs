@@ -146,9 +146,56 @@ impl std::ops::AddAssign for Usage {
 pub struct Choice {
     /// The generated text.
     pub text: String,
-    /// `stop`, `length`, ...
+    /// `stop`, `length`, `tool_calls`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
+    /// Native function calls (OpenAI `tool_calls`), when the request offered `tools`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// One native function call of a reply: DSPy's `ToolCalls.ToolCall` (`name`, `args`) plus the
+/// provider's call id.
+///
+/// ```
+/// let call = rdspy::lm::ToolCall::from_openai(&serde_json::json!(
+///     {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 1}"}})).unwrap();
+/// assert_eq!((call.name.as_str(), call.args["a"].as_i64()), ("add", Some(1)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id of the call, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The function's name.
+    pub name: String,
+    /// The arguments, an object (the provider sends them as a JSON string; it is read leniently,
+    /// as DSPy's `json_repair` does).
+    pub args: Value,
+}
+
+impl ToolCall {
+    /// Read one entry of an OpenAI `message.tool_calls` list.
+    pub fn from_openai(v: &Value) -> Option<ToolCall> {
+        let f = v.get("function")?;
+        let name = f.get("name")?.as_str()?.to_string();
+        let args = match f.get("arguments") {
+            Some(Value::String(s)) if s.trim().is_empty() => Value::Object(Map::new()),
+            Some(Value::String(s)) => crate::adapter::lenient::repair(s).unwrap_or_else(|| Value::String(s.clone())),
+            Some(other) => other.clone(),
+            None => Value::Object(Map::new()),
+        };
+        Some(ToolCall { id: v.get("id").and_then(Value::as_str).map(str::to_string), name, args })
+    }
+
+    /// The OpenAI `tool_calls` entry (arguments as a JSON string).
+    pub fn to_openai(&self, index: usize) -> Value {
+        serde_json::json!({
+            "id": self.id.clone().unwrap_or_else(|| format!("call_{index}")),
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.args.to_string()},
+        })
+    }
 }
 
 /// The reply to an [`LmRequest`].

@@ -4,7 +4,7 @@
 //! Model strings are written as DSPy users know them: `openai/gpt-4o-mini`,
 //! `openai/<name>` with an `api_base`, `ollama_chat/<name>`, `hosted_vllm/<name>`.
 
-use super::{usage::price_per_million, Choice, LmError, LmRequest, LmResponse, Usage, LM};
+use super::{usage::price_per_million, Choice, LmError, LmRequest, LmResponse, ToolCall, Usage, LM};
 use crate::adapter::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -73,6 +73,8 @@ struct WireChoice {
 #[derive(Deserialize)]
 struct WireMessage {
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -192,7 +194,17 @@ impl OpenAIClient {
         let choices: Vec<Choice> = r
             .choices
             .into_iter()
-            .map(|c| Choice { text: c.message.and_then(|m| m.content).or(c.text).unwrap_or_default(), finish_reason: c.finish_reason })
+            .map(|c| {
+                let (content, calls) = match c.message {
+                    Some(m) => (m.content, m.tool_calls.unwrap_or_default()),
+                    None => (None, Vec::new()),
+                };
+                Choice {
+                    text: content.or(c.text).unwrap_or_default(),
+                    finish_reason: c.finish_reason,
+                    tool_calls: calls.iter().filter_map(ToolCall::from_openai).collect(),
+                }
+            })
             .collect();
         let u = r.usage.unwrap_or_default();
         let cost = if self.local {

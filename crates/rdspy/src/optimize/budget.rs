@@ -44,7 +44,7 @@
 //!     fn model(&self) -> &str { "test/echo" }
 //!     async fn call(&self, _: LmRequest) -> Result<LmResponse, LmError> {
 //!         let usage = Usage { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, ..Default::default() };
-//!         Ok(LmResponse { choices: vec![Choice { text: "ok".into(), finish_reason: None }], usage, model: "test/echo".into(), cache_hit: false })
+//!         Ok(LmResponse { choices: vec![Choice { text: "ok".into(), finish_reason: None, tool_calls: vec![] }], usage, model: "test/echo".into(), cache_hit: false })
 //!     }
 //! }
 //! let meter = Budget::default().max_calls(2).meter();
@@ -337,7 +337,12 @@ mod tests {
         async fn call(&self, _: LmRequest) -> Result<LmResponse, LmError> {
             let usage =
                 Usage { prompt_tokens: self.0, completion_tokens: 0, total_tokens: self.0, cost: self.1, calls: 1, cached_calls: 0 };
-            Ok(LmResponse { choices: vec![Choice { text: "x".into(), finish_reason: None }], usage, model: "m".into(), cache_hit: false })
+            Ok(LmResponse {
+                choices: vec![Choice { text: "x".into(), finish_reason: None, tool_calls: vec![] }],
+                usage,
+                model: "m".into(),
+                cache_hit: false,
+            })
         }
     }
 

@@ -167,13 +167,32 @@ impl Predict {
         }
         let mut outputs = Vec::with_capacity(response.choices.len());
         for choice in &response.choices {
+            // Native function calls (the request offered `tools`) come beside the text, under
+            // `tool_calls`. As in DSPy, a reply that is only calls is valid: its text outputs
+            // are then None.
+            let calls = (!choice.tool_calls.is_empty()).then(|| tool_calls_value(&choice.tool_calls));
+            let only_calls = || {
+                let mut o: Map<String, Value> = self.signature.output_fields().map(|f| (f.name.clone(), Value::Null)).collect();
+                o.insert("tool_calls".into(), calls.clone().unwrap_or_default());
+                o
+            };
             if choice.text.trim().is_empty() {
+                if calls.is_some() {
+                    outputs.push(only_calls());
+                    continue;
+                }
                 let mut e = ParseError::new(adapter.name(), &self.signature, &choice.text);
                 e.message = Some("The LM returned an empty or null response.".into());
                 return Err(truncation_or(e, choice.finish_reason.as_deref()));
             }
             match adapter.parse(&self.signature, &choice.text) {
-                Ok(o) => outputs.push(o),
+                Ok(mut o) => {
+                    if let Some(c) = &calls {
+                        o.insert("tool_calls".into(), c.clone());
+                    }
+                    outputs.push(o)
+                }
+                Err(_) if calls.is_some() => outputs.push(only_calls()),
                 Err(e) => return Err(truncation_or(e, choice.finish_reason.as_deref())),
             }
         }
@@ -216,6 +235,11 @@ impl Predict {
         }
         Ok(prediction)
     }
+}
+
+/// DSPy's `ToolCalls` value: `[{"name": .., "args": {..}}]` (with the provider's `id` when given).
+fn tool_calls_value(calls: &[crate::lm::ToolCall]) -> Value {
+    Value::Array(calls.iter().map(|c| serde_json::to_value(c).unwrap_or(Value::Null)).collect())
 }
 
 /// A parse failure on a reply cut off by `max_tokens` is reported as truncation.

@@ -51,6 +51,8 @@ pub struct ReAct {
     /// overrides it for one call, as in DSPy.
     pub max_iters: usize,
     tools: Vec<Tool>,
+    /// Tools are called natively (see [`ReAct::with_native_function_calling`]).
+    pub native_function_calling: bool,
     /// Picks the next thought, tool and arguments.
     pub react: Predict,
     /// Writes the outputs from the trajectory.
@@ -61,7 +63,6 @@ impl ReAct {
     /// An agent for `signature` with `tools` (a `finish` tool is added last).
     pub fn new(signature: Signature, tools: Vec<Tool>) -> ReAct {
         let quoted = |names: Vec<&str>| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-        let inputs = quoted(signature.input_names());
         let outputs = quoted(signature.output_names());
 
         // Tools by name as a Python dict would hold them: a repeated name keeps its first slot.
@@ -78,29 +79,7 @@ impl ReAct {
             }
         }
 
-        let mut instr = Vec::new();
-        if !signature.instructions().is_empty() {
-            instr.push(format!("{}\n", signature.instructions()));
-        }
-        instr.push(format!("You are an Agent. In each episode, you will be given the fields {inputs} as input. And you can see your past trajectory so far."));
-        instr.push(format!(
-            "Your goal is to use one or more of the supplied tools to collect any necessary information for producing {outputs}.\n"
-        ));
-        instr.push("To do this, you will interleave next_thought, next_tool_name, and next_tool_args in each turn, and also when finishing the task.".into());
-        instr.push("After each tool call, you receive a resulting observation, which gets appended to your trajectory.\n".into());
-        instr.push("When writing next_thought, you may reason about the current situation and plan for future steps.".into());
-        instr.push("When selecting the next_tool_name and its next_tool_args, the tool must be one of:\n".into());
-        for (i, t) in by_name.iter().enumerate() {
-            instr.push(format!("({}) {t}", i + 1));
-        }
-        instr.push("When providing `next_tool_args`, the value inside the field must be in JSON format".into());
-
-        let mut fields: Vec<Field> = signature.input_fields().cloned().collect();
-        fields.push(Field::input("trajectory", TypeSpec::Str));
-        fields.push(Field::output("next_thought", TypeSpec::Str));
-        fields.push(Field::output("next_tool_name", TypeSpec::literal(by_name.iter().map(|t| t.name().to_string()))));
-        fields.push(Field::output("next_tool_args", TypeSpec::dict(TypeSpec::Str, TypeSpec::Any)));
-        let react_sig = Signature::new(fields, Some(&instr.join("\n"))).expect("ReAct's fields are valid names distinct from the inputs");
+        let react_sig = react_signature(&signature, &by_name, false);
 
         let mut fields: Vec<Field> = signature.fields().to_vec();
         fields.push(Field::input("trajectory", TypeSpec::Str));
@@ -108,7 +87,52 @@ impl ReAct {
             .expect("`trajectory` is a valid field name not used by the signature")
             .with_instructions_exact(signature.instructions());
 
-        ReAct { signature, max_iters: 20, tools: by_name, react: Predict::new(react_sig), extract: ChainOfThought::new(extract_sig) }
+        ReAct {
+            signature,
+            max_iters: 20,
+            tools: by_name,
+            native_function_calling: false,
+            react: Predict::new(react_sig),
+            extract: ChainOfThought::new(extract_sig),
+        }
+    }
+
+    /// Call tools through the LM's native function calling (the OpenAI `tools` parameter)
+    /// instead of DSPy's text fields `next_tool_name` and `next_tool_args`.
+    ///
+    /// The `react` predictor then writes only `next_thought` as text, and the tools (with
+    /// `finish`) go to the LM as function schemas (DSPy's `format_as_litellm_function_call`),
+    /// so a model trained for function calling fills in arguments against their JSON schema
+    /// instead of copying it from the instructions. The request says `tool_choice: "required"`
+    /// (each turn calls a tool, `finish` included). The first call of each reply is run; a reply
+    /// that calls no tool ends the trajectory. The trajectory, the `extract` step and the
+    /// predictor names are unchanged. Python DSPy's `ReAct` has no such mode (its experimental
+    /// `ReActV2` does this with a `History`), so a program saved in this mode carries a `react`
+    /// signature Python's `ReAct` would not build.
+    ///
+    /// ```
+    /// use rdspy::predict::ReAct;
+    /// use rdspy::tool::Tool;
+    /// use rdspy::Signature;
+    ///
+    /// #[derive(serde::Deserialize, rdspy::SignatureType)]
+    /// struct Expr { expression: String }
+    ///
+    /// let calc = Tool::new("calculator", |e: Expr| async move { Ok::<_, String>(e.expression.len()) });
+    /// let agent = ReAct::new(Signature::parse("question -> answer").unwrap(), vec![calc]).with_native_function_calling();
+    /// assert_eq!(agent.react.signature().output_names(), ["next_thought"]);
+    /// let tools = agent.react.config.extra["tools"].as_array().unwrap();
+    /// assert_eq!(tools[0]["function"]["name"], "calculator");
+    /// assert_eq!(tools[1]["function"]["name"], "finish");
+    /// assert_eq!(agent.react.config.extra["tool_choice"], "required");
+    /// ```
+    pub fn with_native_function_calling(mut self) -> ReAct {
+        self.react.set_signature(react_signature(&self.signature, &self.tools, true));
+        self.react.config.extra.insert("tools".into(), Value::Array(self.tools.iter().map(Tool::function_schema).collect()));
+        // Every turn calls a tool (`finish` included), so the LM must call one.
+        self.react.config.extra.insert("tool_choice".into(), Value::String("required".into()));
+        self.native_function_calling = true;
+        self
     }
 
     /// For a `#[derive(Signature)]` struct.
@@ -254,9 +278,25 @@ impl Module for ReAct {
                 Err(e) => return Err(e),
             };
             usage += pred.usage;
-            let name = pred.get_str("next_tool_name").unwrap_or_default().to_string();
-            let args = pred.get("next_tool_args").cloned().unwrap_or_else(|| Value::Object(Map::new()));
-            trajectory.insert(format!("thought_{idx}"), pred.get("next_thought").cloned().unwrap_or(Value::Null));
+            let thought = pred.get("next_thought").cloned().unwrap_or(Value::Null);
+            let (name, args) = if self.native_function_calling {
+                let first = pred.get("tool_calls").and_then(Value::as_array).and_then(|calls| calls.first());
+                let Some(call) = first else {
+                    tracing::warn!("Ending the trajectory: the LM called no tool");
+                    trajectory.insert(format!("thought_{idx}"), thought);
+                    break;
+                };
+                (
+                    call["name"].as_str().unwrap_or_default().to_string(),
+                    call.get("args").cloned().unwrap_or_else(|| Value::Object(Map::new())),
+                )
+            } else {
+                (
+                    pred.get_str("next_tool_name").unwrap_or_default().to_string(),
+                    pred.get("next_tool_args").cloned().unwrap_or_else(|| Value::Object(Map::new())),
+                )
+            };
+            trajectory.insert(format!("thought_{idx}"), thought);
             trajectory.insert(format!("tool_name_{idx}"), Value::String(name.clone()));
             trajectory.insert(format!("tool_args_{idx}"), args.clone());
             let observation = self.run_tool(&name, &args).await;
@@ -274,4 +314,54 @@ impl Module for ReAct {
         prediction.usage = usage;
         Ok(prediction)
     }
+}
+
+/// The `react` predictor's signature: DSPy's instructions and fields, or (native function
+/// calling) `next_thought` only, with instructions that say the tools are functions to call.
+fn react_signature(signature: &Signature, tools: &[Tool], native: bool) -> Signature {
+    let quoted = |names: Vec<&str>| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let inputs = quoted(signature.input_names());
+    let outputs = quoted(signature.output_names());
+    let mut instr = Vec::new();
+    if !signature.instructions().is_empty() {
+        instr.push(format!("{}\n", signature.instructions()));
+    }
+    instr.push(format!(
+        "You are an Agent. In each episode, you will be given the fields {inputs} as input. And you can see your past trajectory so far."
+    ));
+    instr.push(format!(
+        "Your goal is to use one or more of the supplied tools to collect any necessary information for producing {outputs}.\n"
+    ));
+    if native {
+        instr.push("To do this, in each turn you will write next_thought and call one of the supplied tools, also when finishing the task (call `finish`).".into());
+    } else {
+        instr.push("To do this, you will interleave next_thought, next_tool_name, and next_tool_args in each turn, and also when finishing the task.".into());
+    }
+    instr.push("After each tool call, you receive a resulting observation, which gets appended to your trajectory.\n".into());
+    instr.push("When writing next_thought, you may reason about the current situation and plan for future steps.".into());
+    if native {
+        instr.push("The tool you call must be one of:\n".into());
+    } else {
+        instr.push("When selecting the next_tool_name and its next_tool_args, the tool must be one of:\n".into());
+    }
+    for (i, t) in tools.iter().enumerate() {
+        if native {
+            // The arguments' schemas go to the LM as function definitions; repeating them here
+            // invites a small model to copy a schema as the arguments.
+            instr.push(format!("({}) {}, whose description is <desc>{}</desc>.", i + 1, t.name(), t.description()));
+        } else {
+            instr.push(format!("({}) {t}", i + 1));
+        }
+    }
+    if !native {
+        instr.push("When providing `next_tool_args`, the value inside the field must be in JSON format".into());
+    }
+    let mut fields: Vec<Field> = signature.input_fields().cloned().collect();
+    fields.push(Field::input("trajectory", TypeSpec::Str));
+    fields.push(Field::output("next_thought", TypeSpec::Str));
+    if !native {
+        fields.push(Field::output("next_tool_name", TypeSpec::literal(tools.iter().map(|t| t.name().to_string()))));
+        fields.push(Field::output("next_tool_args", TypeSpec::dict(TypeSpec::Str, TypeSpec::Any)));
+    }
+    Signature::new(fields, Some(&instr.join("\n"))).expect("ReAct's fields are valid names distinct from the inputs")
 }
