@@ -149,7 +149,7 @@ fn literal_values(s: &str) -> Option<Vec<String>> {
 }
 
 /// Escape text for a GBNF string literal.
-fn gbnf_escape(s: &str) -> String {
+pub(crate) fn gbnf_escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '"' => "\\\"".to_string(),

@@ -8,7 +8,7 @@
 //! [`ToolCall`]s, leaving the rest of the text as the content. This is what llama.cpp's server
 //! does for these models with `--jinja`.
 
-use crate::grammar::{chat_segments, render, JSON_OBJECT_GBNF};
+use crate::grammar::{chat_segments, gbnf_escape, render, JSON_OBJECT_GBNF};
 use rdspy::adapter::Message;
 use rdspy::lm::{Choice, LmRequest, ToolCall};
 use serde_json::Value;
@@ -77,11 +77,6 @@ pub(crate) fn required_call_grammar(request: &LmRequest) -> Option<String> {
         Some(chat) => format!("root ::= chat \"\\n\" call\n{chat}{call}{json_rules}"),
         None => format!("root ::= call\n{call}{json_rules}"),
     })
-}
-
-/// Escape text for a GBNF string literal.
-fn gbnf_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Move the tool calls of a reply into `tool_calls`: the `<tool_call>` blocks, else bare
