@@ -200,15 +200,8 @@ fn vectors_from(spec: &Value, model: &str, n: usize) -> Option<Vec<Vec<f32>>> {
 /// with the cache on, the same calls the compiled program's scoring already made.
 pub async fn report_section(program: &CliProgram, input: &Example) -> rdspy::Result<Option<(String, String)>> {
     let Some(knn) = &program.1 else { return Ok(None) };
-    use rdspy::optimize::report::esc;
-    let row = |ex: &Example| {
-        let fields: Vec<String> = ex
-            .iter()
-            .filter(|(k, _)| k.as_str() != "augmented")
-            .map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&v.as_str().map_or_else(|| v.to_string(), str::to_string))))
-            .collect();
-        format!("<tr><td>{}</td></tr>", fields.join("<br>"))
-    };
+    use rdspy::optimize::report::{esc, example_html};
+    let row = |ex: &Example| format!("<tr><td>{}</td></tr>", example_html(ex));
     let index = &knn.index;
     let boot = &index.settings().bootstrap;
     let mut h = format!(

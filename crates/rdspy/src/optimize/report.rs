@@ -194,10 +194,8 @@ pre{{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;m
         for d in &p.demos {
             // DSPy's `augmented` flag (a bootstrapped demo) is bookkeeping, not a field the LM sees.
             let bootstrapped = d.get("augmented").and_then(Value::as_bool) == Some(true);
-            let fields: Vec<String> =
-                d.iter().filter(|(k, _)| *k != "augmented").map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&text(v)))).collect();
             let tag = if bootstrapped { "<i>bootstrapped</i><br>" } else { "" };
-            let _ = write!(h, "<tr><td>{tag}{}</td></tr>", fields.join("<br>"));
+            let _ = write!(h, "<tr><td>{tag}{}</td></tr>", example_html(d));
         }
         h.push_str("</table><p><b>Final prompt</b> (inputs shown as placeholders):</p>");
         let inputs: Map<String, Value> =
@@ -251,6 +249,13 @@ fn usage_table(h: &mut String, phases: &[Phase]) {
         row(h, "all phases", m, u, (i == 0).then_some(secs));
     }
     h.push_str("</table><p>A call the LM cache answered counts under <i>cached</i>, with no tokens and no cost.</p>");
+}
+
+/// An example's fields as `<b>key</b>: value` lines (DSPy's `augmented` flag is bookkeeping and left out).
+pub fn example_html(ex: &crate::Example) -> String {
+    let fields: Vec<String> =
+        ex.iter().filter(|(k, _)| *k != "augmented").map(|(k, v)| format!("<b>{}</b>: {}", esc(k), esc(&text(v)))).collect();
+    fields.join("<br>")
 }
 
 fn text(v: &Value) -> String {
